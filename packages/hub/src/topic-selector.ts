@@ -1,0 +1,138 @@
+import {
+  compileUriTemplate,
+  type UriTemplateMatcher,
+  UriTemplateSyntaxError,
+} from './uri-template.js';
+
+/** A selector that is not a valid RFC 6570 URI template; the message is one line, for a 400. */
+export class TopicSelectorError extends Error {
+  override readonly name = 'TopicSelectorError';
+  /** The selector as given. */
+  readonly selector: string;
+
+  constructor(selector: string, reason: string) {
+    super(`invalid topic selector ${quote(selector)}: ${reason}`);
+    this.selector = selector;
+  }
+}
+
+/** How many compiled selectors {@link TopicSelector.compile} keeps for reuse. */
+const CACHE_LIMIT = 10_000;
+const cache = new Map<string, TopicSelector>();
+
+/**
+ * A compiled Mercure topic selector. Draft-07, "Topic Selectors":
+ *
+ * > 1. If the topic selector is `*` then the string matches the selector.
+ * > 2. If the topic selector and the string are exactly the same, the string matches the
+ * >    selector. This characteristic allows to compare a URI Template with another one.
+ * > 3. If the topic selector is a valid URI Template, and that the string matches this URI
+ * >    Template, the string matches the selector.
+ * > 4. Otherwise the string does not match the selector.
+ *
+ * A selector without `{` can only match itself: {@link exactTopic} is set so a hub can index it
+ * in a Map. A selector with `{` must be a valid template; where Mercure would quietly treat a
+ * broken template as a plain string that nothing ever publishes to, this throws
+ * {@link TopicSelectorError} so the subscriber learns of the typo.
+ */
+export class TopicSelector {
+  readonly source: string;
+  /** Set when the selector can only match itself: the key for an exact-topic index. */
+  readonly exactTopic: string | undefined;
+  /** The reserved selector `*`. */
+  readonly matchesAll: boolean;
+  /** A URI template, matched by its compiled matcher. */
+  readonly isTemplate: boolean;
+  readonly #template: UriTemplateMatcher | undefined;
+
+  private constructor(source: string, template: UriTemplateMatcher | undefined) {
+    this.source = source;
+    this.matchesAll = source === '*';
+    this.isTemplate = template !== undefined;
+    this.exactTopic = this.matchesAll || this.isTemplate ? undefined : source;
+    this.#template = template;
+  }
+
+  /**
+   * Compiles a selector once; compiled selectors are immutable and shared, so compiling the
+   * same selector for many subscribers is a Map lookup.
+   * @throws TopicSelectorError when the selector contains `{` but is not a valid template.
+   */
+  static compile(selector: string): TopicSelector {
+    const cached = cache.get(selector);
+    if (cached !== undefined) return cached;
+    const compiled = new TopicSelector(selector, compileTemplate(selector));
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+    cache.set(selector, compiled);
+    return compiled;
+  }
+
+  matches(topic: string): boolean {
+    if (this.matchesAll || topic === this.source) return true;
+    return this.#template !== undefined && this.#template.matches(topic);
+  }
+}
+
+function compileTemplate(selector: string): UriTemplateMatcher | undefined {
+  // "If it's definitely not a URI template": nothing to compile, only exact matches.
+  if (selector === '*' || !selector.includes('{')) return undefined;
+  try {
+    return compileUriTemplate(selector);
+  } catch (error) {
+    if (error instanceof UriTemplateSyntaxError) {
+      throw new TopicSelectorError(selector, `not a valid URI template: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Several selectors compiled once — a subscription's `topic` parameters, or the selectors of a
+ * `mercure.publish` / `mercure.subscribe` claim. {@link matchesAny} is the per-update hot path:
+ * a `*`, then one Set lookup per topic for the exact selectors, then the templates.
+ */
+export class SelectorSet {
+  readonly selectors: readonly TopicSelector[];
+  /** One of the selectors is `*`. */
+  readonly matchesAll: boolean;
+  readonly #exact: ReadonlySet<string>;
+  readonly #templates: readonly TopicSelector[];
+
+  /** @throws TopicSelectorError for the first selector that is not valid. */
+  constructor(selectors: readonly string[]) {
+    this.selectors = selectors.map((selector) => TopicSelector.compile(selector));
+    this.matchesAll = this.selectors.some((selector) => selector.matchesAll);
+    const exact = new Set<string>();
+    const templates: TopicSelector[] = [];
+    for (const selector of this.selectors) {
+      if (selector.exactTopic !== undefined) exact.add(selector.exactTopic);
+      else if (selector.isTemplate) templates.push(selector);
+    }
+    this.#exact = exact;
+    this.#templates = templates;
+  }
+
+  /** True when at least one topic matches at least one selector. */
+  matchesAny(topics: readonly string[]): boolean {
+    if (topics.length === 0) return false;
+    if (this.matchesAll) return true;
+    for (const topic of topics) {
+      if (this.#exact.has(topic)) return true;
+      for (const template of this.#templates) if (template.matches(topic)) return true;
+    }
+    return false;
+  }
+
+  /** The first selector that matches `topic`, or undefined. */
+  find(topic: string): TopicSelector | undefined {
+    return this.selectors.find((selector) => selector.matches(topic));
+  }
+}
+
+/** A selector quoted for a one-line message: control characters escaped, long ones cut. */
+function quote(selector: string): string {
+  const shown = selector.length > 120 ? `${selector.slice(0, 117)}...` : selector;
+  return JSON.stringify(shown).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => {
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
