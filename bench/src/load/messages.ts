@@ -1,0 +1,68 @@
+import type { HistogramSnapshot } from './histogram.js';
+import type { SseTarget } from './sse-socket.js';
+
+/** Requests from a benchmark runner to a load process, over the IPC channel of `fork`. */
+export type LoadRequest =
+  | {
+      op: 'connect';
+      target: SseTarget;
+      count: number;
+      /** Source addresses to spread the connections over, round robin. */
+      localAddresses: string[];
+      /** Connection attempts in flight at once. */
+      concurrency: number;
+      /** Give up on one connection attempt after this long. */
+      timeoutMs: number;
+    }
+  /** Starts a measurement window: deliveries and latencies counted from now. */
+  | { op: 'measure-start' }
+  /** Ends the window and reports it. */
+  | { op: 'measure-stop' }
+  /** Resolves once every open connection has received an event whose data contains `marker`. */
+  | { op: 'await-marker'; marker: string; timeoutMs: number }
+  /** Resolves once no event has arrived for `quietMs` (or after `timeoutMs`). */
+  | { op: 'idle'; quietMs: number; timeoutMs: number }
+  | { op: 'stats' }
+  /** Closes every connection; the process exits after answering. */
+  | { op: 'close' };
+
+export interface ConnectResult {
+  opened: number;
+  failed: number;
+  /** Failure reasons and how often each happened. */
+  errors: Record<string, number>;
+  elapsedMs: number;
+}
+
+export interface WindowResult {
+  events: number;
+  durationMs: number;
+  latency: { buckets: HistogramSnapshot; sum: number; max: number };
+  /** CPU this load process used during the window, as a fraction of one core. */
+  cpu: number;
+  /** Connections the server closed during the window. */
+  droppedByServer: number;
+}
+
+export interface MarkerResult {
+  /** Connections that received the marker. */
+  reached: number;
+  /** Connections open when the wait ended. */
+  open: number;
+  /** Monotonic µs of the first and last arrival (0 when none arrived). */
+  firstAt: number;
+  lastAt: number;
+}
+
+export interface StatsResult {
+  open: number;
+  opened: number;
+  failed: number;
+  droppedByServer: number;
+  events: number;
+  rssBytes: number;
+}
+
+export type LoadReply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: string };
