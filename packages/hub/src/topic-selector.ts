@@ -69,7 +69,7 @@ export class TopicSelector {
 
   matches(topic: string): boolean {
     if (this.matchesAll || topic === this.source) return true;
-    return this.#template !== undefined && this.#template.matches(topic);
+    return this.#template?.matches(topic) === true;
   }
 }
 

@@ -7,7 +7,11 @@
  * its operator's first character followed by values made of the operator's allowed characters
  * or percent-encoded triplets, joined by the operator's separator. Prefix modifiers (`:3`) are
  * accepted but not enforced, and names of `;`, `?` and `&` expressions are not checked — both as
- * Mercure does, so a selector matches here exactly what it matches there.
+ * Mercure does, so a selector matches here what it matches there. One deliberate difference:
+ * Mercure lets `=` into an expression's first value only when its first variable is exploded,
+ * so `{x,keys*}` misses its own expansion `semi=%3B,dot=.` when `x` is undefined; here `=` is
+ * allowed in every value of an expression with any exploded variable, so every expansion of a
+ * template matches it (a strict superset of Mercure's matches).
  *
  * The matcher is a Thompson NFA run in lock step (a Pike VM without captures): time is linear
  * in the topic's length, whatever the template. A backtracking regular expression would not be
@@ -192,9 +196,12 @@ function checkPercentEncoded(text: string, index: number): void {
 function describeChar(text: string, index: number): string {
   const code = text.codePointAt(index)!;
   const hex = code.toString(16).toUpperCase().padStart(4, '0');
-  return code >= 0x20 && code !== 0x7f && !(code >= 0x80 && code < 0xa0)
-    ? `${JSON.stringify(String.fromCodePoint(code))} (U+${hex})`
-    : `U+${hex}`;
+  const printable =
+    code >= 0x20 &&
+    code !== 0x7f &&
+    !(code >= 0x80 && code < 0xa0) &&
+    !(code >= 0xd800 && code < 0xe000);
+  return printable ? `${JSON.stringify(String.fromCodePoint(code))} (U+${hex})` : `U+${hex}`;
 }
 
 /** Parses `[operator] variable-list` between `start` and the closing brace at `end`. */
@@ -232,7 +239,7 @@ function parseExpression(template: string, start: number, end: number): Expressi
  */
 function parseVarSpec(template: string, start: number, end: number): [VarSpec, number] {
   let i = start;
-  let previousWasDot = true; // a name may not start with a dot
+  let previousWasDot = false;
   while (i < end) {
     const code = template.charCodeAt(i);
     if (isVarChar(code)) {
@@ -242,7 +249,14 @@ function parseVarSpec(template: string, start: number, end: number): [VarSpec, n
       checkPercentEncoded(template, i);
       previousWasDot = false;
       i += 3;
-    } else if (code === DOT && !previousWasDot) {
+    } else if (code === DOT && i > start) {
+      // Dots join varchars: never first, never last, never two in a row.
+      if (previousWasDot) {
+        throw new UriTemplateSyntaxError(
+          `"." at character ${i + 1}: a variable name may not have two dots in a row`,
+          i,
+        );
+      }
       previousWasDot = true;
       i++;
     } else {
@@ -384,18 +398,17 @@ class ProgramBuilder {
   expression(expression: Expression): void {
     const { operator, variables } = expression;
     const anyExplode = variables.some((v) => v.explode);
-    const firstTable = valueTable(operator, variables[0]!.explode);
-    const restTable = valueTable(operator, anyExplode);
+    const table = valueTable(operator, anyExplode);
     const skipAll = this.emit(OP_SPLIT);
     this.patchX(skipAll, this.pc);
     const exits: number[] = [skipAll];
     this.literal(operator.first);
-    this.value(firstTable);
+    this.value(table);
     if (anyExplode) {
       const loop = this.emit(OP_SPLIT);
       this.patchX(loop, this.pc);
       this.literal(operator.separator);
-      this.value(restTable);
+      this.value(table);
       this.emit(OP_JUMP, loop);
       exits.push(loop);
     } else {
@@ -404,7 +417,7 @@ class ProgramBuilder {
         this.patchX(more, this.pc);
         exits.push(more);
         this.literal(operator.separator);
-        this.value(restTable);
+        this.value(table);
       }
     }
     for (const exit of exits) this.patchY(exit, this.pc);
