@@ -1,0 +1,62 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { createCompressor, negotiateCoding } from './compression.js';
+import { NodeSink, NodeSinkFlags, type NodeWritable } from './node-sink.js';
+import type { SinkListener } from './sink.js';
+import { type HttpVersion, sseHeaders } from './sse-headers.js';
+import type { StreamConfig } from './stream-config.js';
+
+export type NodeRequest = IncomingMessage | Http2ServerRequest;
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+
+function httpVersion(req: NodeRequest): HttpVersion {
+  if (req.httpVersionMajor === 2) return 'h2';
+  return req.httpVersionMinor >= 1 ? 'http/1.1' : 'http/1.0';
+}
+
+/**
+ * Opens an event stream on a node:http response or a node:http2 compatibility response:
+ * sends the head at once (with the initial `retry:` when configured) and returns the sink.
+ * Headers set earlier with `res.setHeader()` (by CORS middleware, say) are kept.
+ */
+export function openNodeResponse(
+  req: NodeRequest,
+  res: NodeResponse,
+  config: StreamConfig,
+  listener: SinkListener,
+): NodeSink {
+  if (res.headersSent) {
+    throw new Error(
+      'EventStream.fromNode: the response head was already sent; create the EventStream before anything is written to the response',
+    );
+  }
+  const version = httpVersion(req);
+  const gone =
+    (res as ServerResponse).destroyed === true ||
+    (res as Http2ServerResponse).stream?.destroyed === true ||
+    req.socket?.destroyed === true;
+  const coding = config.compression ? negotiateCoding(req.headers['accept-encoding']) : undefined;
+  const compressor = coding !== undefined && !gone ? createCompressor(coding) : undefined;
+  const flags =
+    typeof (res as { flush?: unknown }).flush === 'function'
+      ? NodeSinkFlags.FlushAfterWrite
+      : NodeSinkFlags.None;
+  if (!gone) {
+    const headers = sseHeaders(
+      version,
+      config.headers,
+      compressor === undefined ? undefined : coding,
+      config.compression,
+    );
+    (res as ServerResponse).writeHead(config.status, headers);
+    // Events are small and must leave at once: Nagle's algorithm would hold one back while
+    // the previous one is unacknowledged.
+    if (version !== 'h2') req.socket?.setNoDelay?.(true);
+  }
+  const sink = new NodeSink(res as unknown as NodeWritable, listener, compressor, flags, gone);
+  if (!gone) {
+    if (config.retryChunk !== undefined) sink.write(config.retryChunk);
+    else (res as ServerResponse).flushHeaders(); // both kinds have it (the http2 types omit it)
+  }
+  return sink;
+}
