@@ -1,0 +1,43 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * Ends a response with a `text/plain` body, written exactly as given: a publish answer is
+ * the id and nothing else ("the HTTP response's body MUST be the `id`").
+ */
+export function sendText(
+  response: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
+  if (response.headersSent) {
+    response.end();
+    return;
+  }
+  const body = Buffer.from(text);
+  response.writeHead(status, {
+    ...headers,
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': String(body.length),
+    'X-Content-Type-Options': 'nosniff',
+  });
+  response.end(body);
+}
+
+/** Ends a response with a JSON (or JSON-LD) document. */
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+  contentType = 'application/json',
+): void {
+  const body = Buffer.from(JSON.stringify(value, null, 2));
+  response.writeHead(status, {
+    ...headers,
+    'Content-Type': `${contentType}; charset=utf-8`,
+    'Content-Length': String(body.length),
+    'X-Content-Type-Options': 'nosniff',
+  });
+  response.end(body);
+}

@@ -1,0 +1,35 @@
+import type { EventStream, EventStreamOptions } from '@tidings/server';
+import type { Authenticator } from './auth/index.js';
+import type { Broker } from './broker/broker.js';
+import type { ConnectionLimiter } from './connection-limiter.js';
+import type { ExpiryScheduler } from './expiry-scheduler.js';
+import type { CorsPolicy } from './http/cors.js';
+import type { ResolvedHubOptions } from './hub-options.js';
+import type { Logger } from './logger.js';
+import type { HubMetrics } from './metrics.js';
+import type { Subscriber } from './subscriber.js';
+import type { SubscriberIndex } from './subscriber-index.js';
+import type { StoredUpdate, Update } from './update.js';
+
+/** What the route handlers share: the hub's parts, without the hub's lifecycle. */
+export interface HubContext {
+  readonly options: ResolvedHubOptions;
+  readonly broker: Broker;
+  readonly auth: Authenticator;
+  readonly index: SubscriberIndex;
+  readonly limiter: ConnectionLimiter;
+  readonly expiry: ExpiryScheduler;
+  readonly metrics: HubMetrics;
+  readonly logger: Logger;
+  readonly cors: CorsPolicy;
+  /** Every open event stream (subscribers and dashboard stats), closed on shutdown. */
+  readonly streams: Set<EventStream>;
+  /** True once shutdown began: new streams are refused. */
+  readonly closing: boolean;
+  /** Publishes an update the hub makes itself (subscription events): no auth, no reserved-topic rule. */
+  publishOwn(update: Update): Promise<StoredUpdate>;
+  /** Options shared by every subscriber stream (one validated config for all). */
+  readonly streamOptions: EventStreamOptions;
+  /** Counts and logs a subscriber whose stream was closed for falling too far behind. */
+  countSlowConsumer(subscriber: Subscriber): void;
+}

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EventStream } from '@tidings/server';
+import { type Principal, SubscribeGrant } from '../auth/index.js';
+import type { Replay } from '../broker/broker.js';
+import { createUpdateId } from '../event-id.js';
+import { clientAddress } from '../http/client-address.js';
+import type { RequestTarget } from '../http/request-target.js';
+import type { HubContext } from '../hub-context.js';
+import { parseSubscribeRequest } from '../protocol/draft-07.js';
+import { Subscriber } from '../subscriber.js';
+import { subscriptionDocuments } from '../subscription-events.js';
+import { SelectorSet } from '../topic-selector.js';
+
+/**
+ * "The hub MAY require subscribers [...] to be authenticated" and answers with events for
+ * every topic matching the `topic` selectors. Order of the steps:
+ *
+ * 1. parse and check the request (400), take a connection slot (503/429), authenticate
+ *    (401/403), compile the selectors (400) — any failure answers before the stream opens,
+ *    and nothing was registered;
+ * 2. register the subscriber so live updates are held for it from this instant;
+ * 3. read the replay (when `Last-Event-ID`/`lastEventID` was sent), open the stream with the
+ *    `Last-Event-ID` response header, write the replay, then the held updates newer than
+ *    the replay, then go live: no gap, no duplicate.
+ */
+export async function handleSubscribe(
+  context: HubContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  target: RequestTarget,
+  corsHeaders: Record<string, string>,
+): Promise<void> {
+  const { options, index, metrics, logger } = context;
+  const parsed = parseSubscribeRequest(target.query, request.headers, options);
+  const address = clientAddress(request, options.trustProxy);
+  const release = context.limiter.acquire(address);
+  let subscriber: Subscriber;
+  let principal: Principal | undefined;
+  try {
+    principal = await context.auth.authenticate(
+      { headers: request.headers, url: target.url },
+      'subscriber',
+    );
+    subscriber = new Subscriber({
+      id: `urn:uuid:${randomUUID()}`,
+      selectors: new SelectorSet(parsed.selectors),
+      grant: new SubscribeGrant(principal?.claims),
+      payload: principal?.claims.payload,
+      address,
+    });
+  } catch (error) {
+    release();
+    throw error;
+  }
+
+  let registered = false;
+  let cancelExpiry: (() => void) | undefined;
+  const cleanUp = () => {
+    release();
+    cancelExpiry?.();
+    if (!registered) return;
+    registered = false;
+    index.delete(subscriber);
+    metrics.connections--;
+    metrics.subscriptions -= subscriber.selectors.selectors.length;
+    if (subscriber.stream) context.streams.delete(subscriber.stream);
+    if (options.subscriptions) announce(context, subscriber, false);
+    logger.debug({ subscriber: subscriber.id }, 'subscriber left');
+  };
+
+  try {
+    // Subscription events go out before the subscriber is registered, as Mercure does: a
+    // subscriber does not receive its own arrival live.
+    if (options.subscriptions) await announce(context, subscriber, true);
+    subscriber.held = [];
+    index.add(subscriber);
+    registered = true;
+    metrics.connections++;
+    metrics.subscriptions += subscriber.selectors.selectors.length;
+
+    const replay =
+      parsed.lastEventId === undefined
+        ? undefined
+        : await context.broker.replay(parsed.lastEventId);
+    if (request.destroyed || response.destroyed || subscriber.closed) {
+      cleanUp();
+      return;
+    }
+
+    // Per-request headers go on the response itself, so every stream shares one options
+    // object (and the server's one validated config for it): less memory per connection.
+    for (const [name, value] of Object.entries(corsHeaders)) response.setHeader(name, value);
+    // "When the request contains a `Last-Event-ID` HTTP header or a `lastEventID` query
+    // parameter the hub MUST set a `Last-Event-ID` header on the HTTP response."
+    if (replay) response.setHeader('Last-Event-ID', replay.precedingId);
+    const stream = EventStream.fromNode(request, response, context.streamOptions);
+    subscriber.stream = stream;
+    context.streams.add(stream);
+    stream.onClose(() => {
+      if (stream.closeReason === 'slow-consumer') context.countSlowConsumer(subscriber);
+      cleanUp();
+    });
+    if (principal?.expiresAt !== undefined) {
+      cancelExpiry = context.expiry.schedule(principal.expiresAt, () => {
+        logger.debug({ subscriber: subscriber.id }, 'token expired: closing the stream');
+        stream.close();
+      });
+    }
+    logger.debug(
+      {
+        subscriber: subscriber.id,
+        topics: parsed.selectors,
+        lastEventId: parsed.lastEventId,
+        address,
+      },
+      'subscriber joined',
+    );
+    await goLive(context, subscriber, stream, replay);
+  } catch (error) {
+    cleanUp();
+    throw error;
+  }
+}
+
+/** Writes the replay, then what was held meanwhile (newer than the replay only), then goes live. */
+async function goLive(
+  context: HubContext,
+  subscriber: Subscriber,
+  stream: EventStream,
+  replay: Replay | undefined,
+): Promise<void> {
+  const { metrics } = context;
+  let through = 0;
+  if (replay) {
+    through = replay.through;
+    for (const update of replay.updates) {
+      if (!subscriber.accepts(update)) continue;
+      metrics.replayed++;
+      metrics.delivered++;
+      // Replays can be long: honour backpressure instead of queueing the whole history.
+      if (!stream.sendEncoded(update.chunk)) await stream.drained();
+      if (stream.closed) return;
+    }
+  }
+  for (;;) {
+    const held = subscriber.held;
+    if (held === undefined || held.length === 0) break;
+    subscriber.held = [];
+    subscriber.heldBytes = 0;
+    for (const update of held) {
+      if (update.sequence <= through) continue;
+      metrics.delivered++;
+      if (!stream.sendEncoded(update.chunk)) await stream.drained();
+      if (stream.closed) return;
+    }
+  }
+  // Nothing is held and nothing awaited since the check above: from here the fan-out writes
+  // to the stream directly.
+  subscriber.held = undefined;
+}
+
+/** Publishes the subscription events of a subscriber arriving (`active`) or leaving. */
+function announce(context: HubContext, subscriber: Subscriber, active: boolean): Promise<void> {
+  const updates = subscriptionDocuments(subscriber, active, { context: true }).map((document) =>
+    context.publishOwn({
+      topics: [document.id],
+      data: JSON.stringify(document, null, 2),
+      // "the subscription update MUST be marked as `private`"
+      private: true,
+      id: createUpdateId(),
+    }),
+  );
+  return Promise.all(updates).then(
+    () => undefined,
+    (error: unknown) => {
+      context.logger.warn(
+        { err: error, subscriber: subscriber.id },
+        'subscription event not published',
+      );
+    },
+  );
+}

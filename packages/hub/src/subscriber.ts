@@ -1,0 +1,51 @@
+import type { EventStream } from '@tidings/server';
+import type { SubscribeGrant } from './auth/index.js';
+import type { SelectorSet } from './topic-selector.js';
+import type { StoredUpdate } from './update.js';
+
+/**
+ * One subscriber connection: what it asked for, what it may see, and where its events go.
+ * Kept small — a hub holds tens of thousands of these, mostly idle.
+ */
+export class Subscriber {
+  /** "`{subscriber}` SHOULD be an IRI [...] An UUID MAY be used": `urn:uuid:<uuid>`. */
+  readonly id: string;
+  readonly selectors: SelectorSet;
+  readonly grant: SubscribeGrant;
+  /** `mercure.payload` of the token, shown in subscription events and the subscriptions API. */
+  readonly payload: unknown;
+  readonly address: string;
+  /** Set once the response is open; until then updates are held. */
+  stream: EventStream | undefined;
+  /**
+   * Live updates held back while history is replayed (or before the stream opens);
+   * `undefined` once live.
+   */
+  held: StoredUpdate[] | undefined;
+  heldBytes = 0;
+  /** Sequence of the last update considered, so an update matched twice is sent once. */
+  lastConsidered = 0;
+  /** Set when the hub dropped this subscriber (slow consumer) before or after its stream opened. */
+  closed = false;
+
+  constructor(init: {
+    id: string;
+    selectors: SelectorSet;
+    grant: SubscribeGrant;
+    payload: unknown;
+    address: string;
+  }) {
+    this.id = init.id;
+    this.selectors = init.selectors;
+    this.grant = init.grant;
+    this.payload = init.payload;
+    this.address = init.address;
+  }
+
+  /** Whether this subscriber asked for the update and may see it (private updates need a claim). */
+  accepts(update: StoredUpdate): boolean {
+    return update.private
+      ? this.grant.canReceive(update, this.selectors)
+      : this.selectors.matchesAny(update.topics);
+  }
+}
