@@ -67,9 +67,8 @@ export class AllowedOrigins {
         'cookie authentication refused: the request has neither an Origin nor a Referer header to check against the allowed origins (CSRF protection); send the token in an Authorization header instead',
       );
     }
-    const { origin, header } = claimed;
+    const { origin, header, shown } = claimed;
     if (origin !== undefined && (this.#origins.has(origin) || isSameHost(origin, headers))) return;
-    const shown = origin ?? headers.referer ?? '';
     throw new AuthError(
       403,
       'origin-not-allowed',
@@ -93,14 +92,21 @@ function parseOrigin(value: string): string | undefined {
   }
 }
 
-/** The origin the request claims: `Origin`, else the origin of `Referer`. */
+/**
+ * The origin the request claims: `Origin`, else the origin of `Referer` (only the origin is
+ * ever repeated in a message, never the path and query of the page the user was on).
+ */
 function requestOrigin(
   headers: IncomingHttpHeaders,
-): { origin: string | undefined; header: 'Origin' | 'Referer' } | undefined {
+): { origin: string | undefined; header: 'Origin' | 'Referer'; shown: string } | undefined {
   const origin = headers.origin;
   if (origin !== undefined && origin !== '') {
     // "null" (an opaque origin: sandboxed frame, data: URL, some redirects) is never allowed.
-    return { origin: origin === 'null' ? undefined : parseOrigin(origin), header: 'Origin' };
+    return {
+      origin: origin === 'null' ? undefined : parseOrigin(origin),
+      header: 'Origin',
+      shown: origin,
+    };
   }
   const referer = headers.referer;
   if (referer !== undefined && referer !== '') {
@@ -110,7 +116,7 @@ function requestOrigin(
     } catch {
       origin = undefined;
     }
-    return { origin, header: 'Referer' };
+    return { origin, header: 'Referer', shown: origin ?? 'that is not a web URL' };
   }
   return undefined;
 }
