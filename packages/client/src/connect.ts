@@ -12,7 +12,7 @@ import {
 import type { HeadersSource } from './event-source.js';
 import { lastEventIdHeaderValue } from './last-event-id.js';
 import { isEventStream } from './mime.js';
-import { baseUrl, isCrossOriginForPage } from './page-context.js';
+import { baseUrl, isBrowsingContext } from './page-context.js';
 import { isPageHidden, onVisibilityChange, whenVisible } from './visibility.js';
 
 /** Event type → the type of its `data`, e.g. `{ token: { text: string }; done: null }`. */
@@ -563,7 +563,7 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
       typeof options.headers === 'function' ? await options.headers() : options.headers;
     const headers = new Headers(custom);
     if (!headers.has('Accept')) headers.set('Accept', 'text/event-stream');
-    if (!isCrossOriginForPage(this.url) && !headers.has('Cache-Control')) {
+    if (!isBrowsingContext() && !headers.has('Cache-Control')) {
       headers.set('Cache-Control', 'no-cache');
     }
     const lastEventId = this.#parser.lastEventId;

@@ -3,7 +3,7 @@ import { type Clock, systemClock } from './clock.js';
 import { describeError } from './describe-error.js';
 import { lastEventIdHeaderValue } from './last-event-id.js';
 import { isEventStream } from './mime.js';
-import { baseUrl, isCrossOriginForPage } from './page-context.js';
+import { baseUrl, isBrowsingContext } from './page-context.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -299,10 +299,10 @@ export class EventSource extends EventTarget {
     const custom = typeof this.#headers === 'function' ? await this.#headers() : this.#headers;
     const headers = new Headers(custom);
     headers.set('Accept', 'text/event-stream');
-    // Cache mode no-store makes fetch itself add `Cache-Control: no-cache` after its CORS
-    // checks. Setting the header here too covers fetches that skip that step, except on a
-    // cross-origin request from a page, where an extra header would force a preflight.
-    if (!isCrossOriginForPage(this.#url)) headers.set('Cache-Control', 'no-cache');
+    // Cache mode no-store makes fetch itself add `Cache-Control: no-cache`. Outside a page
+    // the header is set here too, for fetch implementations that skip that step; in a page it
+    // would force a CORS preflight on cross-origin requests.
+    if (!isBrowsingContext()) headers.set('Cache-Control', 'no-cache');
     // "If the EventSource object's last event ID string is not the empty string, then set
     // (`Last-Event-ID`, last event ID string, encoded as UTF-8) in request's header list."
     const lastEventId = this.#parser.lastEventId;

@@ -17,11 +17,11 @@ export function baseUrl(): string | undefined {
 }
 
 /**
- * True in a page or worker when `url` is on another origin: a CORS request, where any header
- * that is not CORS-safelisted would make the browser send a preflight first.
+ * True in a page or worker. There, fetch adds `Cache-Control: no-cache` for cache mode
+ * no-store by itself, after its CORS checks; setting the header from script instead would
+ * make every cross-origin request (and every request redirected to another origin) need a
+ * CORS preflight.
  */
-export function isCrossOriginForPage(url: string): boolean {
-  const origin = page.location?.origin;
-  if (origin === undefined || origin === 'null') return false;
-  return new URL(url).origin !== origin;
+export function isBrowsingContext(): boolean {
+  return page.location !== undefined;
 }
