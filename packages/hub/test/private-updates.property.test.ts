@@ -3,9 +3,10 @@
  * random selectors (exact topics, URI templates, `*`) and topics: first at the level of the
  * authorization decision (SubscribeGrant), then end to end over real HTTP once a hub runs.
  */
-import { SelectorSet, SubscribeGrant } from '@tidings/hub';
+import { createLogger, Hub, mintToken, SelectorSet, SubscribeGrant } from '@tidings/hub';
+import { createParser, type ServerSentEvent } from '@tidings/protocol';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expand,
   type Part,
@@ -185,5 +186,199 @@ describe('SubscribeGrant.canReceive', () => {
     expect(grant.canReceive({ topics: ['urn:y'], private: true }, new SelectorSet(['urn:x']))).toBe(
       false,
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// End to end: real hub, real HTTP, real SSE streams.
+// ---------------------------------------------------------------------------------------------
+
+const SECRET = 'private-updates-e2e-secret-of-32-bytes+';
+const SENTINEL_PREFIX = 'urn:tidings-test:sentinel:';
+
+interface Stream {
+  events: ServerSentEvent[];
+  /** Resolves when an event with this id arrives. */
+  waitFor(id: string, timeoutMs: number): Promise<void>;
+  close(): void;
+}
+
+/** A subscriber reading the hub's response with fetch and the protocol parser. */
+async function openStream(url: string, token?: string): Promise<Stream> {
+  const controller = new AbortController();
+  const response = await fetch(url, {
+    headers: {
+      accept: 'text/event-stream',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    signal: controller.signal,
+  });
+  if (response.status !== 200) {
+    throw new Error(`subscription refused: ${response.status} ${await response.text()}`);
+  }
+  const events: ServerSentEvent[] = [];
+  let notify: (() => void) | undefined;
+  const parser = createParser({
+    onEvent: (event) => {
+      events.push(event);
+      notify?.();
+    },
+  });
+  const reading = (async () => {
+    const reader = response.body!.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      parser.feed(value);
+    }
+  })().catch(() => {});
+  return {
+    events,
+    waitFor: (id, timeoutMs) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`event ${id} did not arrive within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        const check = () => {
+          if (events.some((event) => event.lastEventId === id)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        notify = check;
+        check();
+      }),
+    close: () => {
+      controller.abort();
+      void reading;
+    },
+  };
+}
+
+const subscriberArb = fc.record({
+  subscription: fc.array(selectorArb, { minLength: 1, maxLength: 3 }),
+  // undefined: anonymous; []: a token without a useful claim.
+  claim: fc.option(fc.array(selectorArb, { maxLength: 2 }), { nil: undefined }),
+});
+
+const httpScenarioArb = fc
+  .array(subscriberArb, { minLength: 2, maxLength: 4 })
+  .chain((subscribers) => {
+    const pool = subscribers
+      .flatMap((s) => [...s.subscription, ...(s.claim ?? [])])
+      .map((s) => s.examples);
+    const topicArb = fc
+      .oneof(...pool, fc.constantFrom(...EXACT_TOPICS))
+      .filter((topic) => !topic.startsWith(SENTINEL_PREFIX));
+    const updateArb = fc.record({
+      topics: fc.array(topicArb, { minLength: 1, maxLength: 2 }),
+      private: fc.boolean(),
+      data: fc.string({ maxLength: 20 }),
+    });
+    return fc.record({
+      subscribers: fc.constant(subscribers),
+      updates: fc.array(updateArb, { minLength: 2, maxLength: 6 }),
+    });
+  });
+
+describe('over HTTP: private updates never reach a subscriber without a matching claim', () => {
+  let hub: Hub;
+  let hubUrl: string;
+  let publisherToken: string;
+  beforeAll(async () => {
+    hub = await Hub.create({
+      logger: createLogger({ level: 'silent' }),
+      processMetrics: false,
+      dashboard: false,
+      auth: {
+        publisherKey: { kind: 'secret', secret: SECRET },
+        subscriberKey: { kind: 'secret', secret: SECRET },
+        anonymous: true,
+        allowedOrigins: [],
+      },
+    });
+    const { port } = await hub.listen(0, '127.0.0.1');
+    hubUrl = `http://127.0.0.1:${port}/.well-known/mercure`;
+    publisherToken = await mintToken({ secret: SECRET, publish: ['*'] });
+  });
+  afterAll(() => hub?.close());
+
+  async function publish(fields: [string, string][]): Promise<void> {
+    const response = await fetch(hubUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${publisherToken}` },
+      body: new URLSearchParams(fields),
+    });
+    if (response.status !== 200)
+      throw new Error(`publish refused: ${response.status} ${await response.text()}`);
+  }
+
+  it('property: each subscriber stream gets exactly the updates it subscribed to and may see', async () => {
+    let run = 0;
+    let privateWithheld = 0;
+    let privateDelivered = 0;
+    await fc.assert(
+      fc.asyncProperty(httpScenarioArb, async ({ subscribers, updates }) => {
+        run++;
+        const sentinel = `${SENTINEL_PREFIX}${run}`;
+        const streams: Stream[] = [];
+        try {
+          for (const subscriber of subscribers) {
+            const url = new URL(hubUrl);
+            // Every subscriber also listens to a public sentinel published last: once it
+            // arrives, every earlier update has been delivered or withheld (one stream is in order).
+            for (const selector of [...subscriber.subscription.map((s) => s.source), sentinel]) {
+              url.searchParams.append('topic', selector);
+            }
+            const token =
+              subscriber.claim === undefined
+                ? undefined
+                : await mintToken({
+                    secret: SECRET,
+                    subscribe: subscriber.claim.map((s) => s.source),
+                  });
+            streams.push(await openStream(url.href, token));
+          }
+          const ids = updates.map((_, i) => `run-${run}-update-${i}`);
+          for (const [i, update] of updates.entries()) {
+            const fields: [string, string][] = update.topics.map((topic) => ['topic', topic]);
+            fields.push(['id', ids[i]!], ['data', update.data]);
+            if (update.private) fields.push(['private', 'on']);
+            await publish(fields);
+          }
+          await publish([
+            ['topic', sentinel],
+            ['id', sentinel],
+            ['data', 'end'],
+          ]);
+          for (const [s, subscriber] of subscribers.entries()) {
+            const stream = streams[s]!;
+            await stream.waitFor(sentinel, 5000);
+            const got = stream.events
+              .map((event) => event.lastEventId)
+              .filter((id) => id !== sentinel);
+            const expected = ids.filter((_, i) => {
+              const update = updates[i]!;
+              const subscribed = anyMatch(subscriber.subscription, update.topics);
+              const authorized =
+                subscriber.claim !== undefined && anyMatch(subscriber.claim, update.topics);
+              if (update.private && subscribed) {
+                if (authorized) privateDelivered++;
+                else privateWithheld++;
+              }
+              return subscribed && (!update.private || authorized);
+            });
+            // No private update without a claim (and nothing lost, nothing twice).
+            expect(got).toEqual(expected);
+          }
+        } finally {
+          for (const stream of streams) stream.close();
+        }
+      }),
+      { numRuns: 25 },
+    );
+    expect(privateWithheld).toBeGreaterThan(0);
+    expect(privateDelivered).toBeGreaterThan(0);
   });
 });
