@@ -1,1 +1,24 @@
-export {};
+// Auth and topic selectors in full: embedders and tests use the same building blocks.
+export * from './auth/index.js';
+export {
+  type Broker,
+  BrokerConfigError,
+  type BrokerFactory,
+  BrokerUnavailableError,
+  brokerSchemes,
+  createBroker,
+  type Replay,
+  registerBroker,
+  type UpdateListener,
+} from './broker/broker.js';
+export { MEMORY_DEFAULTS, MemoryBroker, type MemoryBrokerOptions } from './broker/memory-broker.js';
+export { createUpdateId } from './event-id.js';
+export { HttpError } from './http/http-error.js';
+export { Hub, type PublishInput, STATS_PATH } from './hub.js';
+export { HUB_DEFAULTS, type HubOptions } from './hub-options.js';
+export { createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { HubMetrics } from './metrics.js';
+export { EARLIEST, HUB_PATH, SUBSCRIPTIONS_PATH, subscriptionTopic } from './protocol/draft-07.js';
+export type { HubStats } from './routes/stats-feed.js';
+export * from './topic-selector.js';
+export { encodeUpdate, type StoredUpdate, type Update } from './update.js';

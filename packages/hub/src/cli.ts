@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+import { readFileSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { AuthConfigError } from './auth/index.js';
+import { BrokerConfigError } from './broker/broker.js';
+import { type CliIo, processIo } from './cli/io.js';
+import { listen } from './cli/listen.js';
+import { UsageError } from './cli/options.js';
+import { publish } from './cli/publish.js';
+import { serve } from './cli/serve.js';
+import { token } from './cli/token.js';
+
+const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => Promise<number>> = {
+  serve,
+  token,
+  publish,
+  listen,
+};
+
+const HELP = `Usage: tidings <command> [options]
+
+A Mercure-compatible Server-Sent Events hub.
+
+Commands:
+  serve     Run the hub (tidings serve --dev for local development)
+  token     Mint a JWT for publishing and subscribing
+  publish   Publish an update and print its id
+  listen    Subscribe and print events as they arrive
+
+Run tidings <command> --help for its options. Every option can also come from a
+TIDINGS_* environment variable; serve reads a JSON --config file too.
+`;
+
+/** Runs the CLI; resolves with the exit code. Exported for tests that run it in-process. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    io.stdout.write(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-v') {
+    io.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    io.stderr.write(`tidings: unknown command "${command}"\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await run(rest, io);
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      error instanceof BrokerConfigError ||
+      error instanceof AuthConfigError ||
+      error instanceof RangeError
+    ) {
+      io.stderr.write(
+        `tidings ${command}: ${error.message}\nRun tidings ${command} --help for the options.\n`,
+      );
+      return 2;
+    }
+    io.stderr.write(`tidings ${command}: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+// Run when executed (the `tidings` bin), not when imported.
+if (
+  process.argv[1] !== undefined &&
+  import.meta.url === pathToFileURL(realPath(process.argv[1])).href
+) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // Let output drain and handles close by themselves; a stray keep-alive socket (from
+      // fetch) must not hold the command open after its work is done.
+      setTimeout(() => process.exit(code), 1000).unref();
+    },
+    (error: unknown) => {
+      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}

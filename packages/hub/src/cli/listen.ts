@@ -1,0 +1,94 @@
+import { listen as listenTo } from '@tidings/client/listen';
+import { DEFAULT_HUB_URL, hubUrl } from './hub-url.js';
+import type { CliIo } from './io.js';
+import {
+  formatOptionsHelp,
+  type OptionSpec,
+  parseFlags,
+  readEnvironment,
+  UsageError,
+} from './options.js';
+
+export const LISTEN_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'topic',
+    short: 't',
+    type: 'repeatable',
+    placeholder: 'selector',
+    description: 'Topic selector: a topic, a URI template, or * for everything',
+  },
+  {
+    name: 'last-event-id',
+    type: 'string',
+    placeholder: 'id',
+    description: 'Resume after this id (earliest: everything the hub still has)',
+  },
+  {
+    name: 'hub',
+    type: 'string',
+    env: 'TIDINGS_HUB_URL',
+    defaultText: DEFAULT_HUB_URL,
+    placeholder: 'url',
+    description: 'The hub',
+  },
+  {
+    name: 'token',
+    type: 'string',
+    env: 'TIDINGS_TOKEN',
+    placeholder: 'jwt',
+    description:
+      'Subscriber token (needed for private updates, or when the hub refuses anonymous subscribers)',
+  },
+  { name: 'json', type: 'boolean', description: 'One JSON object per event, for jq and scripts' },
+  { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
+];
+
+export const LISTEN_HELP = `Usage: tidings listen --topic <selector> [options]
+
+Subscribes and prints every event as it arrives, reconnecting (with Last-Event-ID)
+when the connection drops. Ctrl-C stops.
+
+Options:
+${formatOptionsHelp(LISTEN_OPTIONS)}
+
+Examples:
+  tidings listen --topic 'https://example.com/books/{id}'
+  tidings listen -t '*' --json | jq .data
+`;
+
+/** `tidings listen`: prints a subscription until Ctrl-C (exit 0) or a final error (exit 1). */
+export async function listen(argv: readonly string[], io: CliIo): Promise<number> {
+  const flags = parseFlags(argv, LISTEN_OPTIONS);
+  if (flags.values.help) {
+    io.stdout.write(LISTEN_HELP);
+    return 0;
+  }
+  if (flags.positionals.length > 0)
+    throw new UsageError(`listen takes no arguments, got "${flags.positionals.join(' ')}"`);
+  const values = { ...readEnvironment(LISTEN_OPTIONS, io.env), ...flags.values };
+  const topics = values.topic as string[] | undefined;
+  if (!topics || topics.length === 0)
+    throw new UsageError('give at least one --topic (or --topic "*")');
+  const url = hubUrl(values.hub as string | undefined);
+  for (const topic of topics) url.searchParams.append('topic', topic);
+  const jwt = values.token as string | undefined;
+
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  io.onSignal('SIGINT', stop);
+  io.onSignal('SIGTERM', stop);
+  try {
+    await listenTo(url, {
+      signal: controller.signal,
+      headers: jwt === undefined ? undefined : { Authorization: `Bearer ${jwt}` },
+      lastEventId: values['last-event-id'] as string | undefined,
+      format: values.json === true ? 'json' : 'pretty',
+      output: io.stdout,
+    });
+    return 0;
+  } catch (error) {
+    if (controller.signal.aborted) return 0;
+    io.stderr.write(`${(error as Error).message}\n`);
+    return 1;
+  }
+}

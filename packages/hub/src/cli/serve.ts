@@ -1,0 +1,481 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AuthConfig } from '../auth/index.js';
+import { mintToken } from '../auth/index.js';
+import { brokerSchemes } from '../broker/broker.js';
+import '../broker/memory-broker.js';
+import { Hub } from '../hub.js';
+import { HUB_DEFAULTS, type HubOptions } from '../hub-options.js';
+import { createLogger } from '../logger.js';
+import { HUB_PATH } from '../protocol/draft-07.js';
+import type { CliIo } from './io.js';
+import { keyConfigFrom } from './key-config.js';
+import {
+  formatOptionsHelp,
+  type OptionSpec,
+  type OptionValues,
+  parseFlags,
+  readConfigObject,
+  readEnvironment,
+  UsageError,
+} from './options.js';
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'port',
+    type: 'integer',
+    env: 'TIDINGS_PORT',
+    defaultText: '3000',
+    placeholder: 'number',
+    description: 'TCP port to listen on (0 picks a free one)',
+  },
+  {
+    name: 'host',
+    type: 'string',
+    env: 'TIDINGS_HOST',
+    defaultText: 'all interfaces; 127.0.0.1 with --dev',
+    placeholder: 'address',
+    description: 'Address to listen on',
+  },
+  {
+    name: 'transport',
+    type: 'string',
+    env: 'TIDINGS_TRANSPORT',
+    defaultText: HUB_DEFAULTS.transport,
+    placeholder: 'url',
+    description:
+      'Broker, chosen by URL scheme. memory://[?max_events=10000&max_bytes=64MiB&max_age=1h] keeps history in this process',
+  },
+  {
+    name: 'jwt-key',
+    type: 'string',
+    env: 'TIDINGS_JWT_KEY',
+    placeholder: 'key',
+    description:
+      'Key verifying publisher and subscriber tokens: an HMAC secret (32+ bytes), @file (PEM public key, JWKS or secret), an inline PEM, or a JWKS https:// URL',
+  },
+  {
+    name: 'publisher-jwt-key',
+    type: 'string',
+    env: 'TIDINGS_PUBLISHER_JWT_KEY',
+    placeholder: 'key',
+    description: 'Key for publisher tokens only (overrides --jwt-key)',
+  },
+  {
+    name: 'subscriber-jwt-key',
+    type: 'string',
+    env: 'TIDINGS_SUBSCRIBER_JWT_KEY',
+    placeholder: 'key',
+    description: 'Key for subscriber tokens only (overrides --jwt-key)',
+  },
+  {
+    name: 'jwt-algorithm',
+    type: 'string',
+    env: 'TIDINGS_JWT_ALGORITHM',
+    defaultText: 'HS256 for secrets, RS256 for PEM keys',
+    placeholder: 'alg',
+    description:
+      'The one algorithm accepted (HS256|HS384|HS512|RS256|RS384|RS512|ES256|ES384|ES512|PS256)',
+  },
+  {
+    name: 'anonymous',
+    type: 'boolean',
+    env: 'TIDINGS_ANONYMOUS',
+    defaultText: 'off; on with --dev',
+    description: 'Let subscribers without a token receive public updates',
+  },
+  {
+    name: 'cors-origins',
+    type: 'list',
+    env: 'TIDINGS_CORS_ORIGINS',
+    defaultText: 'none; * with --dev',
+    placeholder: 'origins',
+    description:
+      'Comma-separated origins allowed from browsers (CORS with credentials, cookie-auth check); * allows any origin without credentials',
+  },
+  {
+    name: 'cookie-name',
+    type: 'string',
+    env: 'TIDINGS_COOKIE_NAME',
+    defaultText: 'mercureAuthorization',
+    placeholder: 'name',
+    description: 'Cookie holding a subscriber token',
+  },
+  {
+    name: 'subscriptions',
+    type: 'boolean',
+    env: 'TIDINGS_SUBSCRIPTIONS',
+    defaultText: 'off',
+    description: 'Publish subscription events and serve /.well-known/mercure/subscriptions',
+  },
+  {
+    name: 'heartbeat',
+    type: 'duration',
+    env: 'TIDINGS_HEARTBEAT',
+    defaultText: '15s',
+    placeholder: 'duration',
+    description: 'Keep-alive comment interval on idle streams (0 turns it off)',
+  },
+  {
+    name: 'max-body',
+    type: 'bytes',
+    env: 'TIDINGS_MAX_BODY',
+    defaultText: '1MiB',
+    placeholder: 'size',
+    description: 'Largest publish request body (413 beyond)',
+  },
+  {
+    name: 'max-topics',
+    type: 'integer',
+    env: 'TIDINGS_MAX_TOPICS',
+    defaultText: String(HUB_DEFAULTS.maxTopicsPerSubscription),
+    placeholder: 'number',
+    description: 'Most topics per subscription and per update (400 beyond)',
+  },
+  {
+    name: 'max-connections',
+    type: 'integer',
+    env: 'TIDINGS_MAX_CONNECTIONS',
+    defaultText: '0 (no limit)',
+    placeholder: 'number',
+    description: 'Most open streams in total (503 + Retry-After beyond)',
+  },
+  {
+    name: 'max-connections-per-ip',
+    type: 'integer',
+    env: 'TIDINGS_MAX_CONNECTIONS_PER_IP',
+    defaultText: '0 (no limit)',
+    placeholder: 'number',
+    description: 'Most open streams per client address (429 + Retry-After beyond)',
+  },
+  {
+    name: 'retry-after',
+    type: 'integer',
+    env: 'TIDINGS_RETRY_AFTER',
+    defaultText: String(HUB_DEFAULTS.retryAfterSeconds),
+    placeholder: 'seconds',
+    description: 'Retry-After sent with 503 and 429',
+  },
+  {
+    name: 'max-queue',
+    type: 'bytes',
+    env: 'TIDINGS_MAX_QUEUE',
+    defaultText: '1MiB',
+    placeholder: 'size',
+    description:
+      'How far a subscriber may fall behind before it is disconnected (it resumes with Last-Event-ID)',
+  },
+  {
+    name: 'trust-proxy',
+    type: 'boolean',
+    env: 'TIDINGS_TRUST_PROXY',
+    defaultText: 'off',
+    description:
+      'Count per-address limits by the last X-Forwarded-For entry (behind a reverse proxy)',
+  },
+  {
+    name: 'dashboard',
+    type: 'boolean',
+    env: 'TIDINGS_DASHBOARD',
+    defaultText: 'on',
+    description: 'Serve the dashboard at / and its /stats stream (--no-dashboard turns it off)',
+  },
+  {
+    name: 'shutdown-retry',
+    type: 'duration',
+    env: 'TIDINGS_SHUTDOWN_RETRY',
+    defaultText: '1s',
+    placeholder: 'duration',
+    description:
+      'retry: sent to open streams on shutdown, so clients reconnect (elsewhere) about this soon',
+  },
+  {
+    name: 'shutdown-timeout',
+    type: 'duration',
+    env: 'TIDINGS_SHUTDOWN_TIMEOUT',
+    defaultText: '10s',
+    placeholder: 'duration',
+    description: 'How long shutdown waits for requests in flight',
+  },
+  {
+    name: 'log-level',
+    type: 'string',
+    env: 'TIDINGS_LOG_LEVEL',
+    defaultText: 'info',
+    placeholder: 'level',
+    description: 'fatal|error|warn|info|debug|trace|silent',
+  },
+  {
+    name: 'log-format',
+    type: 'string',
+    env: 'TIDINGS_LOG_FORMAT',
+    defaultText: 'pretty in a terminal, else json',
+    placeholder: 'format',
+    description: 'json|pretty',
+  },
+  {
+    name: 'config',
+    type: 'string',
+    env: 'TIDINGS_CONFIG',
+    placeholder: 'file',
+    description:
+      'JSON file of options, keyed by these flag names; flags and environment variables override it',
+  },
+  {
+    name: 'dev',
+    type: 'boolean',
+    env: 'TIDINGS_DEV',
+    description:
+      'Local development: anonymous subscribers, CORS for any origin, a generated secret and publisher token (printed), the dashboard can publish',
+  },
+  { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
+];
+
+export const SERVE_HELP = `Usage: tidings serve [options]
+
+Runs a Mercure hub (draft-07) at /.well-known/mercure, with the dashboard at /,
+/healthz, /metrics (Prometheus) and /stats. Options come from flags, then TIDINGS_*
+environment variables, then the --config file, then defaults.
+
+Options:
+${formatOptionsHelp(SERVE_OPTIONS)}
+
+Transports: ${brokerSchemes()
+  .map((scheme) => `${scheme}://`)
+  .join(', ')}
+
+Examples:
+  tidings serve --dev
+  TIDINGS_JWT_KEY=$(openssl rand -base64 32) tidings serve --port 8080 --anonymous
+  tidings serve --jwt-key @/etc/tidings/publisher.pem --jwt-algorithm ES256 --cors-origins https://app.example
+`;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** What `serve` resolved from its sources, ready to start. */
+export interface ServeConfig {
+  port: number;
+  host: string | undefined;
+  dev: boolean;
+  /** The generated secret in dev mode, to print. */
+  devSecret: string | undefined;
+  /** A publisher token to print and give the dashboard (dev mode). */
+  devToken: string | undefined;
+  hubOptions: Omit<HubOptions, 'logger'>;
+  logLevel: (typeof LOG_LEVELS)[number];
+  logFormat: 'json' | 'pretty' | undefined;
+}
+
+/** Merges flags, environment and config file (in that order of precedence) into a config. */
+export async function resolveServeConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<ServeConfig | 'help'> {
+  const flags = parseFlags(argv, SERVE_OPTIONS);
+  if (flags.values.help) return 'help';
+  if (flags.positionals.length > 0) {
+    throw new UsageError(`serve takes no arguments, got "${flags.positionals.join(' ')}"`);
+  }
+  const fromEnv = readEnvironment(SERVE_OPTIONS, env);
+  const configFile = (flags.values.config ?? fromEnv.config) as string | undefined;
+  let fromFile: OptionValues = {};
+  if (configFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(configFile, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read config file ${configFile}: ${(error as Error).message}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(
+        `config file ${configFile} is not valid JSON: ${(error as Error).message}`,
+      );
+    }
+    fromFile = readConfigObject(SERVE_OPTIONS, parsed, configFile);
+  }
+  const values: OptionValues = { ...fromFile, ...fromEnv, ...flags.values };
+  const get = <T>(name: string): T | undefined => values[name] as T | undefined;
+
+  const dev = get<boolean>('dev') === true;
+  const algorithm = get<string>('jwt-algorithm');
+  let jwtKey = get<string>('jwt-key');
+  let devSecret: string | undefined;
+  if (jwtKey === undefined && get('publisher-jwt-key') === undefined) {
+    if (!dev) {
+      throw new UsageError(
+        'no key to verify tokens: pass --jwt-key (or TIDINGS_JWT_KEY), or --dev for a local development hub',
+      );
+    }
+    devSecret = randomBytes(32).toString('base64url');
+    jwtKey = devSecret;
+  }
+  const publisherKey = get<string>('publisher-jwt-key') ?? jwtKey;
+  const subscriberKey = get<string>('subscriber-jwt-key') ?? jwtKey ?? publisherKey;
+  if (publisherKey === undefined || subscriberKey === undefined) {
+    throw new UsageError('no key for subscriber tokens: pass --jwt-key or --subscriber-jwt-key');
+  }
+
+  const logLevel = get<string>('log-level') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const logFormat = get<string>('log-format');
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
+    throw new UsageError(`--log-format must be json or pretty, got "${logFormat}"`);
+  }
+  const transport = get<string>('transport') ?? HUB_DEFAULTS.transport;
+  const scheme = transport.split(':', 1)[0]!.toLowerCase();
+  if (!brokerSchemes().includes(scheme)) {
+    throw new UsageError(
+      `unknown transport "${transport}": known schemes are ${brokerSchemes()
+        .map((s) => `${s}://`)
+        .join(', ')}`,
+    );
+  }
+
+  const auth: AuthConfig = {
+    publisherKey: keyConfigFrom(publisherKey, algorithm, '--publisher-jwt-key'),
+    subscriberKey: keyConfigFrom(subscriberKey, algorithm, '--subscriber-jwt-key'),
+    anonymous: get<boolean>('anonymous') ?? dev,
+    allowedOrigins: get<string[]>('cors-origins') ?? (dev ? ['*'] : []),
+  };
+  const cookieName = get<string>('cookie-name');
+  if (cookieName !== undefined) auth.cookieName = cookieName;
+
+  const publisherSecret =
+    auth.publisherKey.kind === 'secret' ? auth.publisherKey.secret : undefined;
+  const devToken =
+    dev && publisherSecret !== undefined
+      ? await mintToken({ secret: publisherSecret, publish: ['*'], subscribe: ['*'] })
+      : undefined;
+
+  const maxTopics = get<number>('max-topics');
+  const hubOptions: Omit<HubOptions, 'logger'> = {
+    auth,
+    transport,
+    heartbeatMs: get<number>('heartbeat'),
+    subscriptions: get<boolean>('subscriptions'),
+    maxBodyBytes: get<number>('max-body'),
+    maxTopicsPerSubscription: maxTopics,
+    maxTopicsPerUpdate: maxTopics,
+    maxConnections: get<number>('max-connections'),
+    maxConnectionsPerIp: get<number>('max-connections-per-ip'),
+    retryAfterSeconds: get<number>('retry-after'),
+    maxQueueBytes: get<number>('max-queue'),
+    trustProxy: get<boolean>('trust-proxy'),
+    dashboard: get<boolean>('dashboard'),
+    dashboardPublisherToken: devToken,
+    shutdownRetryMs: get<number>('shutdown-retry'),
+    shutdownTimeoutMs: get<number>('shutdown-timeout'),
+  };
+  return {
+    port: get<number>('port') ?? 3000,
+    host: get<string>('host') ?? (dev ? '127.0.0.1' : undefined),
+    dev,
+    devSecret,
+    devToken,
+    hubOptions,
+    logLevel: logLevel as ServeConfig['logLevel'],
+    logFormat: logFormat as ServeConfig['logFormat'],
+  };
+}
+
+/**
+ * `tidings serve`: starts the hub, prints where it is (and, in dev mode, a publisher token
+ * and a curl to try), and shuts down gracefully on SIGTERM or SIGINT (exit code 0).
+ */
+export async function serve(argv: readonly string[], io: CliIo): Promise<number> {
+  const config = await resolveServeConfig(argv, io.env);
+  if (config === 'help') {
+    io.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const hub = await Hub.create({ ...config.hubOptions, logger });
+  let address: { port: number };
+  try {
+    address = await hub.listen(config.port, config.host);
+  } catch (error) {
+    await hub.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new UsageError(`port ${config.port} is already in use: pick another with --port`);
+    }
+    throw error;
+  }
+  const displayHost =
+    config.host === undefined ||
+    config.host === '0.0.0.0' ||
+    config.host === '::' ||
+    config.host === '127.0.0.1'
+      ? 'localhost'
+      : config.host.includes(':')
+        ? `[${config.host}]`
+        : config.host;
+  const base = `http://${displayHost}:${address.port}`;
+  io.stderr.write(banner(base, config));
+  logger.info(
+    { url: base, port: address.port, transport: config.hubOptions.transport, dev: config.dev },
+    'hub listening',
+  );
+
+  const done = new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // A second Ctrl-C: the person wants out now.
+        resolve(130);
+        return;
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      hub.close().then(
+        () => resolve(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    io.onSignal('SIGTERM', stop);
+    io.onSignal('SIGINT', stop);
+  });
+  return done;
+}
+
+function banner(base: string, config: ServeConfig): string {
+  const lines = [
+    '',
+    `  Tidings hub listening on ${base}`,
+    '',
+    `  dashboard   ${base}/`,
+    `  hub         ${base}${HUB_PATH}`,
+    `  metrics     ${base}/metrics`,
+  ];
+  if (config.devSecret) {
+    lines.push(`  dev secret  ${config.devSecret}  (generated; set your own with --jwt-key)`);
+  }
+  if (config.devToken) {
+    const topic = 'https://example.com/books/1';
+    lines.push(
+      '',
+      '  Development publisher token (may publish and subscribe to everything):',
+      `  ${config.devToken}`,
+      '',
+      '  Watch a topic:',
+      `  curl -N '${base}${HUB_PATH}?topic=${encodeURIComponent(topic)}'`,
+      '',
+      '  Publish to it:',
+      `  curl -X POST '${base}${HUB_PATH}' -H 'Authorization: Bearer ${config.devToken}' --data-urlencode 'topic=${topic}' --data-urlencode 'data={"title":"Hello from Tidings"}'`,
+    );
+  } else {
+    lines.push(
+      '',
+      '  Mint a publisher token with: tidings token --publish "*" --jwt-key <your key>',
+    );
+  }
+  return `${lines.join('\n')}\n\n`;
+}
