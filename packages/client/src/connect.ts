@@ -233,6 +233,7 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
     reject: (error: Error) => void;
   }[] = [];
   #drainedWaiter: (() => void) | undefined;
+  #stallTimer: unknown;
   #settle!: { resolve: () => void; reject: (error: Error) => void };
   readonly #cleanups: (() => void)[] = [];
 
@@ -503,7 +504,6 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
     const reader = response.body.getReader();
     const clock = this.#clock;
     const { stallTimeout } = this.#options;
-    let stallTimer: unknown;
     let stalled = false;
     let received = false;
     try {
@@ -511,13 +511,13 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
         // The stall timer runs only while waiting for the network, never while waiting for
         // a slow consumer, so backpressure is not mistaken for a dead connection.
         if (stallTimeout !== undefined) {
-          stallTimer = clock.setTimeout(() => {
+          this.#stallTimer = clock.setTimeout(() => {
             stalled = true;
             request.abort();
           }, stallTimeout);
         }
         const { done, value } = await reader.read();
-        clock.clearTimeout(stallTimer);
+        clock.clearTimeout(this.#stallTimer);
         if (done) break;
         received = true;
         this.#parser.feed(value);
@@ -526,7 +526,7 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
         if (request.signal.aborted) break;
       }
     } catch (error) {
-      clock.clearTimeout(stallTimer);
+      clock.clearTimeout(this.#stallTimer);
       if (error instanceof FatalSignal) {
         request.abort();
         return { kind: 'fatal', error: error.error };
@@ -672,6 +672,7 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
     this.#readyState = CLOSED;
     this.#lifetime.abort();
     this.#request?.abort();
+    this.#clock.clearTimeout(this.#stallTimer);
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     this.#signalDrained();
     // A waiting reader means the queue is empty: give it the end (or the error) now.
