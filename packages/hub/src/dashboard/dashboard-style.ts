@@ -36,6 +36,7 @@ h2 { font-size: 1rem; margin: 0 0 .25rem; }
   display: flex; align-items: center; justify-content: space-between; gap: .5rem; }
 .spark { width: 5.5rem; height: 1.6rem; }
 .spark polyline { fill: none; stroke: var(--accent); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
+.spark .baseline { stroke: var(--border); stroke-width: 1; vector-effect: non-scaling-stroke; }
 main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1rem; padding: 0 1.5rem 1.5rem; }
 @media (max-width: 900px) { main { grid-template-columns: minmax(0, 1fr); } }
 section { background: var(--panel); border: 1px solid var(--border); border-radius: 8px; padding: 1rem 1.1rem; }
@@ -46,12 +47,15 @@ input[type="text"], textarea { width: 100%; padding: .45rem .55rem; border: 1px 
   font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 textarea { resize: vertical; min-height: 4.5rem; }
 .row { display: flex; gap: .75rem; }
-.row > * { flex: 1; min-width: 0; }
-.check { display: flex; align-items: center; gap: .45rem; font-weight: 400; margin-top: .8rem; }
+.row > * { flex: 1; min-width: 0; display: flex; flex-direction: column; justify-content: flex-end; }
+@media (max-width: 520px) { .row { flex-direction: column; gap: 0; } }
+.check { display: flex; align-items: baseline; gap: .5rem; font-weight: 400; margin-top: .8rem; }
+.check input { margin: 0; flex: none; position: relative; top: .1rem; }
 .actions { display: flex; align-items: center; gap: .6rem; margin-top: .9rem; flex-wrap: wrap; }
 button { font: inherit; font-weight: 600; font-size: .9rem; padding: .45rem 1rem; border-radius: 6px;
   border: 1px solid var(--accent); background: var(--accent); color: var(--accent-text); cursor: pointer; }
 button.secondary { background: transparent; color: var(--text); border-color: var(--border); }
+button.small { font-size: .78rem; padding: .15rem .6rem; margin-left: .5rem; }
 button:hover { filter: brightness(1.08); }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 .status { font-size: .85rem; color: var(--muted); }
@@ -60,6 +64,7 @@ button:hover { filter: brightness(1.08); }
 .status[data-state="closed"], .result[data-state="error"] { color: var(--bad); }
 .result { font-size: .85rem; margin: .6rem 0 0; min-height: 1.3rem; overflow-wrap: anywhere; }
 .events-head { display: flex; align-items: baseline; justify-content: space-between; margin-top: 1rem; }
+.events-head .status { display: flex; align-items: center; }
 .events { list-style: none; margin: .4rem 0 0; padding: 0; max-height: 30rem; overflow: auto;
   border-top: 1px solid var(--border); }
 .events li { padding: .5rem 0; border-bottom: 1px solid var(--border); }

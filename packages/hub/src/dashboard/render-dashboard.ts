@@ -73,6 +73,7 @@ export function renderDashboard(options: DashboardOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>${title}</title>
 <style>${DASHBOARD_STYLE}</style>
 </head>
@@ -85,7 +86,7 @@ export function renderDashboard(options: DashboardOptions): string {
 <dl class="stats" aria-label="Live counters">
   <div class="stat"><dt>Connections</dt><dd id="stat-connections">–</dd></div>
   <div class="stat"><dt>Subscriptions</dt><dd id="stat-subscriptions">–</dd></div>
-  <div class="stat"><dt>Events / s</dt><dd><span id="stat-eventsPerSecond">–</span><svg class="spark" viewBox="0 0 100 32" preserveAspectRatio="none" aria-hidden="true"><polyline id="spark-line" points=""></polyline></svg></dd></div>
+  <div class="stat"><dt>Events / s</dt><dd><span id="stat-eventsPerSecond">–</span><svg class="spark" viewBox="0 0 100 32" preserveAspectRatio="none" aria-hidden="true"><line class="baseline" x1="0" y1="31" x2="100" y2="31"></line><polyline id="spark-line" points=""></polyline></svg></dd></div>
   <div class="stat"><dt>Published</dt><dd id="stat-published">–</dd></div>
   <div class="stat"><dt>Delivered</dt><dd id="stat-delivered">–</dd></div>
   <div class="stat"><dt>Uptime</dt><dd id="stat-uptimeSeconds">–</dd></div>
@@ -98,15 +99,15 @@ export function renderDashboard(options: DashboardOptions): string {
       <textarea id="subscribe-topics" rows="2" spellcheck="false">https://example.com/books/{id}</textarea>
       <div class="row">
         <div>
-          <label for="subscribe-token">Subscriber token <span class="hint">— optional, for private updates</span></label>
-          <input type="text" id="subscribe-token" autocomplete="off" spellcheck="false">
+          <label for="subscribe-token">Subscriber token <span class="hint">— optional</span></label>
+          <input type="text" id="subscribe-token" autocomplete="off" spellcheck="false" placeholder="a JWT, for private updates">
         </div>
         <div>
-          <label for="subscribe-types">Event types <span class="hint">— besides message</span></label>
+          <label for="subscribe-types">More event types <span class="hint">— optional</span></label>
           <input type="text" id="subscribe-types" autocomplete="off" spellcheck="false" placeholder="e.g. created, deleted">
         </div>
       </div>
-      <label class="check"><input type="checkbox" id="subscribe-history"> Replay the history first (Last-Event-ID: earliest)</label>
+      <label class="check"><input type="checkbox" id="subscribe-history"><span>Replay the history first <span class="hint">— Last-Event-ID: earliest</span></span></label>
       <div class="actions">
         <button type="submit" id="subscribe-button">Subscribe</button>
         <span class="status" id="subscribe-status" data-state="idle" role="status">Not subscribed.</span>
@@ -114,7 +115,7 @@ export function renderDashboard(options: DashboardOptions): string {
     </form>
     <div class="events-head">
       <h2 id="events-title">Events</h2>
-      <span class="status"><span id="received-count">0 received</span> · <button type="button" class="secondary" id="clear-events">Clear</button></span>
+      <span class="status"><span id="received-count">0 received</span> <button type="button" class="secondary small" id="clear-events">Clear</button></span>
     </div>
     <ul class="events" id="events" role="log" aria-labelledby="events-title"><li class="empty">Nothing yet. Subscribe, then publish an update.</li></ul>
   </section>
@@ -137,7 +138,7 @@ export function renderDashboard(options: DashboardOptions): string {
       </div>
       <label for="publish-token">Publisher token <span class="hint">— ${tokenHint}</span></label>
       <input type="text" id="publish-token" autocomplete="off" spellcheck="false">
-      <label class="check"><input type="checkbox" id="publish-private"> Private <span class="hint">— only subscribers whose token's mercure.subscribe matches receive it</span></label>
+      <label class="check"><input type="checkbox" id="publish-private"><span>Private <span class="hint">— only for subscribers whose token's mercure.subscribe claim matches</span></span></label>
       <div class="actions">
         <button type="submit" id="publish-button">Publish</button>
       </div>
