@@ -7,6 +7,8 @@ const COUNTER_LIMIT = 36 ** COUNTER_WIDTH;
 
 let lastTime = 0;
 let counter = 0;
+/** `lastTime` in base 36 and the separator: recomputed once per millisecond, not per id. */
+let prefix = '';
 
 /**
  * A new event id: `<time>-<counter>` in fixed-width base 36, e.g. `00mfl3k2a-0000`.
@@ -19,16 +21,18 @@ let counter = 0;
 export function createEventId(): string {
   const now = Date.now();
   if (now > lastTime) {
-    lastTime = now;
-    counter = 0;
+    setTime(now);
   } else if (++counter === COUNTER_LIMIT) {
     // More ids in one millisecond than the counter holds: borrow the next millisecond.
-    lastTime++;
-    counter = 0;
+    setTime(lastTime + 1);
   }
-  return (
-    lastTime.toString(36).padStart(TIME_WIDTH, '0') +
-    '-' +
-    counter.toString(36).padStart(COUNTER_WIDTH, '0')
-  );
+  // COUNTER_LIMIT + counter has exactly one digit more than the width: drop it, and the
+  // zero padding comes for free.
+  return prefix + (COUNTER_LIMIT + counter).toString(36).slice(1);
+}
+
+function setTime(time: number): void {
+  lastTime = time;
+  counter = 0;
+  prefix = time.toString(36).padStart(TIME_WIDTH, '0') + '-';
 }
