@@ -523,3 +523,74 @@ describe('connect(): stall detection', () => {
     expect(clock.pending()).toEqual([]);
   });
 });
+
+describe('connect(): pauseWhenHidden', () => {
+  // Node has no page, so a stand-in document plays the Page Visibility API: a
+  // `visibilityState` and `visibilitychange` events, which is all the client reads.
+  type StandInDocument = EventTarget & { visibilityState: 'visible' | 'hidden' };
+  const globals = globalThis as { document?: StandInDocument };
+  function standInDocument(visibilityState: 'visible' | 'hidden'): StandInDocument {
+    const document = Object.assign(new EventTarget(), { visibilityState });
+    globals.document = document;
+    return document;
+  }
+  function setVisibility(document: StandInDocument, state: 'visible' | 'hidden'): void {
+    document.visibilityState = state;
+    document.dispatchEvent(new Event('visibilitychange'));
+  }
+  afterEach(() => {
+    delete globals.document;
+  });
+
+  it('closes the request while hidden and resumes with Last-Event-ID when shown', async () => {
+    const server = await serve((_request, response, index) => {
+      response.writeHead(200, eventStreamHeaders);
+      response.write(index === 0 ? 'id: 1\ndata: a\n\n' : 'data: b\n\n');
+    });
+    const document = standInDocument('visible');
+    const connection = connect(server.url, { pauseWhenHidden: true });
+    const iterator = connection[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toMatchObject({ data: 'a' });
+
+    setVisibility(document, 'hidden');
+    await server.requests[0]?.closed;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(server.requests).toHaveLength(1);
+    expect(connection.readyState).toBe(0);
+
+    setVisibility(document, 'visible');
+    expect((await iterator.next()).value).toMatchObject({ data: 'b' });
+    expect(server.requests[1]?.headers['last-event-id']).toBe('1');
+    connection.close();
+  });
+
+  it('waits for the page to be shown before the first request', async () => {
+    const server = await serve((_request, response) => {
+      response.writeHead(200, eventStreamHeaders);
+      response.write('data: a\n\n');
+    });
+    const document = standInDocument('hidden');
+    const connection = connect(server.url, { pauseWhenHidden: true });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(server.requests).toHaveLength(0);
+    setVisibility(document, 'visible');
+    expect((await connection[Symbol.asyncIterator]().next()).value).toMatchObject({ data: 'a' });
+    connection.close();
+  });
+
+  it('never pauses a POST that may not be sent again', async () => {
+    const server = await serve((_request, response) => {
+      response.writeHead(200, eventStreamHeaders);
+      response.write('data: a\n\n');
+    });
+    const document = standInDocument('visible');
+    const connection = connect(server.url, { pauseWhenHidden: true, json: { prompt: 'hi' } });
+    const iterator = connection[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toMatchObject({ data: 'a' });
+    setVisibility(document, 'hidden');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(connection.readyState).toBe(1);
+    expect(server.requests).toHaveLength(1);
+    connection.close();
+  });
+});

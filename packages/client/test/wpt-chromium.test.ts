@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBinary } from '../../../test-support/binaries.js';
 import { cases, type Runner } from './wpt/cases.js';
 import { createWptEnv, type EventSourceConstructor, type WptConfig } from './wpt/harness.js';
@@ -80,6 +80,28 @@ describe.skipIf(!chromiumPath)('EventSource conformance (web-platform-tests), Ch
     await context?.close();
     await server?.close();
     if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  });
+
+  it('connect() runs in the page: a POST read with for await, a GET left with break', async () => {
+    const result = await page.evaluate(
+      async ({ origin }) => {
+        const { connect } = (globalThis as unknown as { TidingsClient: typeof import('@tidings/client') })
+          .TidingsClient;
+        const posted: string[] = [];
+        for await (const event of connect(`${origin}/echo-request`, { json: { prompt: 'hi' } })) {
+          posted.push(event.data);
+        }
+        const connection = connect(`${origin}/message`);
+        let first = '';
+        for await (const event of connection) {
+          first = event.data;
+          break;
+        }
+        return { posted, first, readyState: connection.readyState };
+      },
+      { origin: server.origin },
+    );
+    expect(result).toEqual({ posted: ['POST {"prompt":"hi"}'], first: 'data', readyState: 2 });
   });
 
   for (const runner of ['chromium-native', 'chromium-ours'] as const satisfies readonly Runner[]) {

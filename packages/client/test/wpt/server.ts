@@ -49,8 +49,9 @@ const HARNESS_PAGE = `<!doctype html>
 {"imports": {"@tidings/client": "/pkg/client/dist/index.js", "@tidings/protocol": "/pkg/protocol/dist/index.js"}}
 </script>
 <script type="module">
-  import { EventSource } from '@tidings/client';
-  globalThis.TidingsEventSource = EventSource;
+  import * as client from '@tidings/client';
+  globalThis.TidingsClient = client;
+  globalThis.TidingsEventSource = client.EventSource;
 </script>
 <body></body>`;
 
@@ -289,6 +290,13 @@ export async function startWptServer(): Promise<WptServer> {
     '/redirect': redirect,
     '/cors': cors,
     '/cors-cookie': corsCookie,
+    // Not from WPT: echoes the method and body, for connect() POST checks in the browser.
+    '/echo-request': async (request, response) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      const body = `data: ${request.method} ${Buffer.concat(chunks).toString('utf8')}\n\n`;
+      send(response, 200, { 'Content-Type': 'text/event-stream' }, body);
+    },
     '/harness.html': (_request, response) =>
       send(response, 200, { 'Content-Type': 'text/html; charset=utf-8' }, HARNESS_PAGE),
   };
