@@ -85,8 +85,9 @@ describe.skipIf(!chromiumPath)('EventSource conformance (web-platform-tests), Ch
   it('connect() runs in the page: a POST read with for await, a GET left with break', async () => {
     const result = await page.evaluate(
       async ({ origin }) => {
-        const { connect } = (globalThis as unknown as { TidingsClient: typeof import('@tidings/client') })
-          .TidingsClient;
+        const { connect } = (
+          globalThis as unknown as { TidingsClient: typeof import('@tidings/client') }
+        ).TidingsClient;
         const posted: string[] = [];
         for await (const event of connect(`${origin}/echo-request`, { json: { prompt: 'hi' } })) {
           posted.push(event.data);
