@@ -187,9 +187,11 @@ const retryTime = (env: WptEnv, p: { message: string; expectedMs: number }) =>
         return;
       }
       const waited = env.now() - openedAt;
-      // WPT allows 10 %: a browser's timers and the request itself take some time.
+      // WPT allows 10 % either way. The lower bound is kept: it is what tells 2000 from a
+      // misread 1024 (octal) or 1000 (the bogus field). Above, a busy machine may add more
+      // than 10 %; anything under 3000 ms still shows retry: was used (3 s is the default).
       t.ok(
-        Math.abs(1 - waited / p.expectedMs) < 0.1,
+        waited >= p.expectedMs * 0.9 && waited < p.expectedMs * 1.4,
         `reconnected after ${waited} ms, expected ${p.expectedMs} ms`,
       );
       t.done();
