@@ -448,8 +448,10 @@ export class EventStream<E extends EventMap = Record<string, unknown>> {
     const state = this.#state;
     if (state & CLOSED) return false;
     const size = chunk.byteLength;
+    // Bytes already waiting for this client: queued here, and held by the transport. The
+    // transport is asked only when something is queued (rarely more than once per turn).
     let held = this.#pendingBytes;
-    if (state & WAITING_DRAIN) held += (this.#sink as Sink).bufferedBytes;
+    if (held > 0 || state & WAITING_DRAIN) held += (this.#sink as Sink).bufferedBytes;
     // The bound is on the backlog: one event larger than maxQueueBytes still goes to a client
     // that has taken everything else.
     if (held > 0 && held + size > this.#config.maxQueueBytes) return this.#overflow();

@@ -21,7 +21,9 @@ export function fetchSubscriber(
     options,
   );
   const collector = new EventCollector();
-  const reader = (stream.response?.body as ReadableStream<Uint8Array>).getReader();
+  const reader = (
+    stream.response as Response
+  ).body?.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   void (async () => {
     try {
       for (;;) {
