@@ -103,7 +103,11 @@ export interface ConnectOptions<E extends EventMap = Record<string, string>> {
   parse?: 'text' | 'json' | ((data: string, type: string) => unknown);
   /** The delays between attempts. */
   backoff?: BackoffOptions;
-  /** How many attempts in a row may fail before giving up with a {@link RetryLimitError}. Default: no limit. */
+  /**
+   * How many attempts in a row may fail before giving up with a {@link RetryLimitError}.
+   * Only failures that would be retried count: a refused request ends with its own error.
+   * Default: no limit.
+   */
   maxAttempts?: number;
   /**
    * Decides whether to reconnect. Default {@link defaultShouldReconnect}: retryable reasons,
@@ -382,10 +386,6 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
 
       this.#readyState = CONNECTING;
       failures = outcome.healthy ? 0 : failures + 1;
-      if (options.maxAttempts !== undefined && failures >= options.maxAttempts) {
-        this.#finish(new RetryLimitError(failures, outcome.error));
-        return;
-      }
       const context: ReconnectContext = {
         reason: outcome.reason,
         error: outcome.error,
@@ -404,8 +404,15 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
         return;
       }
       if (this.#finished) return;
-      if (decision === false) {
+      // Anything but true or a delay stops, so a hook that forgets to return stops too.
+      if (decision !== true && typeof decision !== 'number') {
         this.#finish(outcome.error);
+        return;
+      }
+      // The limit counts only failures that would have been retried: a refused request
+      // ends with its own error, not with "gave up".
+      if (options.maxAttempts !== undefined && failures >= options.maxAttempts) {
+        this.#finish(new RetryLimitError(failures, outcome.error));
         return;
       }
       const delay = typeof decision === 'number' ? Math.max(0, decision) : context.delay;

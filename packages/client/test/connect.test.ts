@@ -299,6 +299,17 @@ describe('connect(): failing and reconnecting', () => {
     expect(clock.now() - start).toBe(3000);
   });
 
+  it('ends a refused request with its own error, even at the attempt limit', async () => {
+    const server = await serve((_request, response) => {
+      response.writeHead(404, { 'Content-Type': 'text/plain' });
+      response.end('no such topic');
+    });
+    const connection = connect(server.url, { maxAttempts: 1 });
+    const error = await connection.closed.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ResponseError);
+    expect((error as ResponseError).status).toBe(404);
+  });
+
   it('does not retry a 401, and quotes what the server said', async () => {
     const server = await serve((_request, response) => {
       response.writeHead(401, { 'Content-Type': 'application/json' });
