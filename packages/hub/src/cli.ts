@@ -81,6 +81,8 @@ if (
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      // A second Ctrl-C: out now, whatever is still closing.
+      if (code === 130) process.exit(code);
       // Let output drain and handles close by themselves; a stray keep-alive socket (from
       // fetch) must not hold the command open after its work is done.
       setTimeout(() => process.exit(code), 1000).unref();

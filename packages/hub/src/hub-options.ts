@@ -37,8 +37,12 @@ export interface HubOptions {
   trustProxy?: boolean;
   /** Serve the dashboard at `/` (and its `/stats` stream). Default true. */
   dashboard?: boolean;
-  /** A publisher token handed to the dashboard page, so its publish form works (development only). */
-  dashboardPublisherToken?: string;
+  /**
+   * Development only: a publisher token handed to the dashboard page (so its publish form
+   * works) and served as text at `GET /dev/token` (without CORS headers, so other sites
+   * cannot read it), so a local `curl` can pick it up.
+   */
+  devPublisherToken?: string;
   /**
    * The `retry:` sent to open streams on shutdown, ms: clients reconnect (to another node)
    * after about this long. Each stream gets a value between half and one and a half times
@@ -54,9 +58,9 @@ export interface HubOptions {
 }
 
 export type ResolvedHubOptions = Required<
-  Omit<HubOptions, 'broker' | 'logger' | 'dashboardPublisherToken'>
+  Omit<HubOptions, 'broker' | 'logger' | 'devPublisherToken'>
 > &
-  Pick<HubOptions, 'broker' | 'dashboardPublisherToken'>;
+  Pick<HubOptions, 'broker' | 'devPublisherToken'>;
 
 export const HUB_DEFAULTS = {
   transport: 'memory://',

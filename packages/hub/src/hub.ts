@@ -5,7 +5,7 @@ import { AuthError, Authenticator } from './auth/index.js';
 import { type Broker, BrokerUnavailableError, createBroker } from './broker/broker.js';
 import './broker/memory-broker.js';
 import { ConnectionLimiter } from './connection-limiter.js';
-import { renderDashboard } from './dashboard/index.js';
+import { DASHBOARD_CONTENT_SECURITY_POLICY, renderDashboard } from './dashboard/index.js';
 
 import { createUpdateId } from './event-id.js';
 import { ExpiryScheduler } from './expiry-scheduler.js';
@@ -29,6 +29,8 @@ import { TopicSelectorError } from './topic-selector.js';
 import type { StoredUpdate } from './update.js';
 
 export const STATS_PATH = '/stats';
+/** Development mode only: the publisher token, for a local `curl -H "Authorization: Bearer $(curl -s .../dev/token)"`. */
+export const DEV_TOKEN_PATH = '/dev/token';
 
 /** What {@link Hub.publish} takes: an update without the id (generated when absent). */
 export interface PublishInput {
@@ -276,6 +278,16 @@ export class Hub {
       return;
     }
     const corsHeaders = cors.headersFor(request.headers);
+    if (target.path === '/healthz' && (method === 'GET' || method === 'HEAD')) {
+      // 503 from the moment shutdown begins: load balancers stop sending new clients here.
+      sendJson(response, this.#closing ? 503 : 200, {
+        status: this.#closing ? 'shutting-down' : 'ok',
+        broker: this.#broker.name,
+        connections: this.metrics.connections,
+        uptimeSeconds: Math.round(process.uptime()),
+      });
+      return;
+    }
     if (this.#closing) {
       throw new HttpError(503, 'the hub is shutting down; reconnect in a moment', {
         'Retry-After': '1',
@@ -301,14 +313,6 @@ export class Hub {
     }
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, 'GET, HEAD');
     switch (target.path) {
-      case '/healthz':
-        sendJson(response, 200, {
-          status: 'ok',
-          broker: this.#broker.name,
-          connections: this.metrics.connections,
-          uptimeSeconds: Math.round(process.uptime()),
-        });
-        return;
       case '/metrics': {
         const body = await this.metrics.registry.metrics();
         sendText(response, 200, body, { 'Content-Type': this.metrics.registry.contentType });
@@ -321,6 +325,10 @@ export class Hub {
       case '/':
         if (!this.options.dashboard) break;
         this.#sendDashboard(response);
+        return;
+      case DEV_TOKEN_PATH:
+        if (this.options.devPublisherToken === undefined) break;
+        sendText(response, 200, this.options.devPublisherToken, { 'Cache-Control': 'no-store' });
         return;
     }
     throw new HttpError(404, `nothing at ${target.path}: the hub is at ${HUB_PATH}`);
@@ -347,7 +355,7 @@ export class Hub {
       this.#dashboardHtml = renderDashboard({
         hubPath: HUB_PATH,
         statsPath: STATS_PATH,
-        publisherToken: this.options.dashboardPublisherToken,
+        publisherToken: this.options.devPublisherToken,
       });
     }
     const html = this.#dashboardHtml;
@@ -357,6 +365,8 @@ export class Hub {
       'Content-Length': String(body.length),
       // The page may carry a publisher token (development mode): never cache or frame it.
       'Cache-Control': 'no-store',
+      // Only the page's own inline script and style run, and it talks only to this origin.
+      'Content-Security-Policy': DASHBOARD_CONTENT_SECURITY_POLICY,
       'X-Frame-Options': 'DENY',
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
@@ -391,7 +401,7 @@ export class Hub {
   }
 }
 
-const KNOWN_ROUTES = new Set(['/', '/healthz', '/metrics', STATS_PATH]);
+const KNOWN_ROUTES = new Set(['/', '/healthz', '/metrics', STATS_PATH, DEV_TOKEN_PATH]);
 
 /** A bounded label for the request counter: unknown paths must not create new series. */
 function routeName(path: string): string {

@@ -12,9 +12,10 @@ export {
   type UpdateListener,
 } from './broker/broker.js';
 export { MEMORY_DEFAULTS, MemoryBroker, type MemoryBrokerOptions } from './broker/memory-broker.js';
+export * from './dashboard/index.js';
 export { createUpdateId } from './event-id.js';
 export { HttpError } from './http/http-error.js';
-export { Hub, type PublishInput, STATS_PATH } from './hub.js';
+export { DEV_TOKEN_PATH, Hub, type PublishInput, STATS_PATH } from './hub.js';
 export { HUB_DEFAULTS, type HubOptions } from './hub-options.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { HubMetrics } from './metrics.js';

@@ -23,6 +23,13 @@ describe('graceful shutdown', () => {
       const [, port] = await serve.waitFor(/listening on http:\/\/localhost:(\d+)/);
       const [, token] = await serve.waitFor(/Development publisher token[^\n]*\n\s*(\S+)/);
 
+      // Development mode hands the token to local tools, but not to other sites.
+      const devToken = await fetch(`http://127.0.0.1:${port}/dev/token`, {
+        headers: { Origin: 'https://elsewhere.example' },
+      });
+      expect(await devToken.text()).toBe(token);
+      expect(devToken.headers.get('access-control-allow-origin')).toBeNull();
+
       const subscribers = await Promise.all(
         [0, 1, 2].map(() => RawSubscriber.open(Number(port), subscribePath(['news'])).opened()),
       );

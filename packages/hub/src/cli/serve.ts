@@ -367,7 +367,7 @@ export async function resolveServeConfig(
     maxQueueBytes: get<number>('max-queue'),
     trustProxy: get<boolean>('trust-proxy'),
     dashboard: get<boolean>('dashboard'),
-    dashboardPublisherToken: devToken,
+    devPublisherToken: devToken,
     shutdownRetryMs: get<number>('shutdown-retry'),
     shutdownTimeoutMs: get<number>('shutdown-timeout'),
   };

@@ -16,8 +16,8 @@ export function sendText(
   }
   const body = Buffer.from(text);
   response.writeHead(status, {
-    ...headers,
     'Content-Type': 'text/plain; charset=utf-8',
+    ...headers,
     'Content-Length': String(body.length),
     'X-Content-Type-Options': 'nosniff',
   });
