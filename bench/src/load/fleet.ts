@@ -3,6 +3,7 @@ import { RpcChild } from './child-process.js';
 import { LatencyHistogram } from './histogram.js';
 import type {
   ConnectResult,
+  IdleResult,
   LoadRequest,
   MarkerResult,
   StatsResult,
@@ -140,14 +141,18 @@ export class LoadFleet {
     };
   }
 
-  /** Waits until no event has arrived for `quietMs` in any process. */
-  async idle(quietMs = 300, timeoutMs = 15_000): Promise<boolean> {
+  /**
+   * Waits until no event has arrived for `quietMs` in any process; says whether that
+   * happened before `timeoutMs`, and when the last event arrived.
+   */
+  async idle(quietMs = 300, timeoutMs = 15_000): Promise<IdleResult> {
     const results = await Promise.all(
-      this.workers.map((worker) =>
-        worker.request<{ quiet: boolean }>({ op: 'idle', quietMs, timeoutMs }),
-      ),
+      this.workers.map((worker) => worker.request<IdleResult>({ op: 'idle', quietMs, timeoutMs })),
     );
-    return results.every((r) => r.quiet);
+    return {
+      quiet: results.every((r) => r.quiet),
+      lastEventAt: Math.max(...results.map((r) => r.lastEventAt)),
+    };
   }
 
   async stats(): Promise<StatsResult> {

@@ -54,6 +54,13 @@ export interface MarkerResult {
   lastAt: number;
 }
 
+export interface IdleResult {
+  /** False when events kept arriving until the timeout. */
+  quiet: boolean;
+  /** Monotonic µs of the last event received (0 when none ever was). */
+  lastEventAt: number;
+}
+
 export interface StatsResult {
   open: number;
   opened: number;

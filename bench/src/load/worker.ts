@@ -7,6 +7,7 @@ import { nowMicros } from './clock.js';
 import { LatencyHistogram } from './histogram.js';
 import type {
   ConnectResult,
+  IdleResult,
   LoadReply,
   LoadRequest,
   MarkerResult,
@@ -170,12 +171,12 @@ function awaitMarker(value: string, timeoutMs: number): Promise<MarkerResult> {
   });
 }
 
-function idle(quietMs: number, timeoutMs: number): Promise<{ quiet: boolean }> {
+function idle(quietMs: number, timeoutMs: number): Promise<IdleResult> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve) => {
     const check = () => {
-      if ((nowMicros() - lastEventAt) / 1000 >= quietMs) resolve({ quiet: true });
-      else if (Date.now() >= deadline) resolve({ quiet: false });
+      if ((nowMicros() - lastEventAt) / 1000 >= quietMs) resolve({ quiet: true, lastEventAt });
+      else if (Date.now() >= deadline) resolve({ quiet: false, lastEventAt });
       else setTimeout(check, 25);
     };
     check();
