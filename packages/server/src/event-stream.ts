@@ -35,13 +35,6 @@ const FLUSH_SCHEDULED = 4;
 /** Bytes were queued since the last heartbeat sweep, so no keep-alive is needed. */
 const WROTE = 8;
 
-/**
- * Pending bytes at which a stream writes at once instead of at the end of the turn, and at
- * which `send` starts asking the caller to wait: large bursts go out in large writes without
- * piling up in memory first.
- */
-const HIGH_WATER_MARK = 64 * 1024;
-
 // A comment followed by a blank line: intermediaries that pass the stream on event by event
 // (at blank lines) forward it too. The blank line dispatches nothing: the data buffer is empty.
 const HEARTBEAT_CHUNK = new TextEncoder().encode(':\n\n');
@@ -114,10 +107,10 @@ function stopSource(iterator: PullIterator<unknown>): void {
  * once, with `retry:` when configured.
  *
  * Writes are coalesced: everything sent within one event-loop turn leaves in one write at the
- * end of the turn (or at once past 64 KiB). `send` returns false when the caller should wait
- * (`await drained()`) before sending more; a client that stops reading is dropped once more
- * than `maxQueueBytes` wait for it (see {@link EventStreamOptions.onSlowConsumer}), so memory
- * stays bounded whatever the client does.
+ * end of the turn (or at once past 64 KiB, or a quarter of `maxQueueBytes` if smaller). `send`
+ * returns false when the caller should wait (`await drained()`) before sending more; a client
+ * that stops reading is dropped once more than `maxQueueBytes` wait for it (see
+ * {@link EventStreamOptions.onSlowConsumer}), so memory stays bounded whatever the client does.
  */
 export class EventStream<E extends EventMap = Record<string, unknown>> {
   /** The id the client resumes from (`Last-Event-ID` header or query parameter); `''` when none. */
@@ -466,7 +459,7 @@ export class EventStream<E extends EventMap = Record<string, unknown>> {
       this.#state = state | WROTE;
       return false;
     }
-    if (this.#pendingBytes >= HIGH_WATER_MARK) {
+    if (this.#pendingBytes >= this.#config.highWaterMark) {
       this.#state = state | WROTE;
       this.flush();
       return (this.#state & (CLOSED | WAITING_DRAIN)) === 0;

@@ -4,15 +4,8 @@ import type { Sink, SinkListener } from './sink.js';
 import { sseHeaders } from './sse-headers.js';
 import type { StreamConfig } from './stream-config.js';
 
-/**
- * Bytes the body holds before it reports backpressure, measured in bytes (not chunks) so a
- * large event counts for what it weighs.
- */
-const BODY_HIGH_WATER_MARK = 64 * 1024;
-const byteLength = {
-  highWaterMark: BODY_HIGH_WATER_MARK,
-  size: (chunk: Uint8Array) => chunk.byteLength,
-};
+// The body's buffer is measured in bytes (not chunks), so a large event counts for what it weighs.
+const byteLength = (chunk: Uint8Array): number => chunk.byteLength;
 
 const kSink = Symbol('tidings.sink');
 type Tagged = { [kSink]?: FetchSink };
@@ -42,6 +35,8 @@ export class FetchSink implements Sink, UnderlyingDefaultSource<Uint8Array> {
   readonly #listener: SinkListener;
   readonly #signal: AbortSignal;
   readonly #compressor: Transform | undefined;
+  /** Bytes the body holds before it reports backpressure. */
+  readonly #highWaterMark: number;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #wantsDrain = false;
   #released = false;
@@ -49,6 +44,7 @@ export class FetchSink implements Sink, UnderlyingDefaultSource<Uint8Array> {
   constructor(request: Request, config: StreamConfig, listener: SinkListener) {
     this.#listener = listener;
     this.#signal = request.signal;
+    this.#highWaterMark = config.highWaterMark;
     this.gone = request.signal.aborted;
     const coding = config.compression
       ? negotiateCoding(request.headers.get('accept-encoding'))
@@ -61,10 +57,16 @@ export class FetchSink implements Sink, UnderlyingDefaultSource<Uint8Array> {
       compressor === undefined ? undefined : coding,
       config.compression,
     );
-    this.response = new Response(new ReadableStream<Uint8Array>(this, byteLength), {
-      status: config.status,
-      headers,
-    });
+    this.response = new Response(
+      new ReadableStream<Uint8Array>(this, {
+        highWaterMark: config.highWaterMark,
+        size: byteLength,
+      }),
+      {
+        status: config.status,
+        headers,
+      },
+    );
     if (this.gone) {
       this.#released = true;
       this.#controller.close();
@@ -119,7 +121,7 @@ export class FetchSink implements Sink, UnderlyingDefaultSource<Uint8Array> {
   }
 
   get bufferedBytes(): number {
-    const queued = this.#released ? 0 : BODY_HIGH_WATER_MARK - (this.#controller.desiredSize ?? 0);
+    const queued = this.#released ? 0 : this.#highWaterMark - (this.#controller.desiredSize ?? 0);
     const compressor = this.#compressor;
     return compressor === undefined
       ? queued

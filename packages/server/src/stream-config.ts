@@ -47,6 +47,8 @@ export interface EventStreamOptions {
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 /** Default {@link EventStreamOptions.maxQueueBytes}: 1 MiB. */
 export const DEFAULT_MAX_QUEUE_BYTES = 1024 * 1024;
+/** See {@link StreamConfig.highWaterMark}: large bursts go out in large writes, not all at once. */
+const HIGH_WATER_MARK = 64 * 1024;
 /** Default {@link EventStreamOptions.lastEventIdParam}. */
 export const DEFAULT_LAST_EVENT_ID_PARAM = 'lastEventId';
 
@@ -61,6 +63,14 @@ export interface StreamConfig {
   readonly lastEventIdParam: string | undefined;
   readonly serialize: (data: unknown) => string;
   readonly maxQueueBytes: number;
+  /**
+   * Queued bytes at which a stream writes at once instead of at the end of the turn and
+   * `send()` starts answering "wait", and the size of a Fetch body's buffer: 64 KiB, or a
+   * quarter of `maxQueueBytes` if that is smaller, so that a producer that waits when told to
+   * stays under the bound (queue and transport buffer together) with events of up to a quarter
+   * of it.
+   */
+  readonly highWaterMark: number;
   readonly onSlowConsumer: 'close' | ((stream: EventStream) => void);
   readonly compression: boolean;
 }
@@ -123,6 +133,7 @@ function prepare(options: EventStreamOptions): StreamConfig {
     lastEventIdParam: param === false || param === '' ? undefined : param,
     serialize: options.serialize ?? JSON.stringify,
     maxQueueBytes,
+    highWaterMark: Math.max(1, Math.min(HIGH_WATER_MARK, Math.floor(maxQueueBytes / 4))),
     onSlowConsumer,
     compression: options.compression === true,
   };

@@ -1,10 +1,18 @@
-import type http from 'node:http';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
 import { Channel, type EventStream, streamStats } from '@tidings/server';
 import { eventStream, sse } from '@tidings/server/express';
+import compression from 'compression';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeServer, connectHttp1, deferred, eventually } from './support/sse-client.js';
+import {
+  closeServer,
+  connectHttp1,
+  deferred,
+  EventCollector,
+  eventually,
+} from './support/sse-client.js';
 
 let server: http.Server | undefined;
 
@@ -93,5 +101,48 @@ describe('@tidings/server/express', () => {
     expect(String(await failed.promise)).toBe('Error: database down');
     await client.collector.waitForEnd();
     expect(client.collector.events.map((e) => e.data)).toEqual(['partial']);
+  });
+
+  it('is left alone by the compression middleware, which honours no-transform', async () => {
+    const opened = deferred<EventStream>();
+    const app = express();
+    app.use(compression());
+    app.get(
+      '/events',
+      sse((stream) => opened.resolve(stream)),
+    );
+    const base = await start(app);
+    const client = await connectHttp1(`${base}/events`, { 'accept-encoding': 'gzip' });
+    expect(client.headers['content-encoding']).toBeUndefined();
+    const stream = await opened.promise;
+    stream.send({ data: 'plain' });
+    await client.collector.waitForEvents(1);
+    client.close();
+  });
+
+  it('flushes the compression middleware after every event when it does compress', async () => {
+    const opened = deferred<EventStream>();
+    const app = express();
+    app.use(compression());
+    app.get(
+      '/events',
+      sse((stream) => opened.resolve(stream), { headers: { 'Cache-Control': 'no-cache' } }),
+    );
+    const base = await start(app);
+    const response = await new Promise<http.IncomingMessage>((resolve) =>
+      http.get(`${base}/events`, { agent: false, headers: { 'accept-encoding': 'gzip' } }, resolve),
+    );
+    // The middleware compresses this response: without a flush, zlib would sit on each event.
+    expect(response.headers['content-encoding']).toBe('gzip');
+    const collector = new EventCollector();
+    const gunzip = response.pipe(zlib.createGunzip());
+    gunzip.on('error', () => collector.end());
+    gunzip.on('data', (chunk: Uint8Array) => collector.feed(chunk));
+    const stream = await opened.promise;
+    for (let i = 0; i < 5; i++) {
+      stream.send({ id: String(i), data: `event ${i}` });
+      await collector.waitForEvents(i + 1);
+    }
+    response.destroy();
   });
 });

@@ -153,6 +153,23 @@ describe('Channel.subscribe', () => {
     subscriber.stream.close();
   });
 
+  it('replays at the client’s pace even when maxQueueBytes is small', async () => {
+    const channel = new Channel();
+    const ids = Array.from(
+      { length: 200 },
+      (_, i) => channel.publish({ data: `${i}`.padEnd(1024, '.') }).id,
+    );
+    const subscriber = fetchSubscriber(
+      { 'last-event-id': ids[0] as string },
+      { maxQueueBytes: 16 * 1024 },
+    );
+    channel.subscribe(subscriber.stream);
+    const events = await subscriber.collector.waitForEvents(199);
+    expect(events.map((e) => e.lastEventId)).toEqual(ids.slice(1));
+    expect(subscriber.stream.closed).toBe(false);
+    subscriber.stream.close();
+  });
+
   it('replays nothing without a last event id, or with an explicit empty one', async () => {
     const channel = new Channel();
     const id = channel.publish({ data: 'old' }).id;
