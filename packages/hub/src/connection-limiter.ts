@@ -29,12 +29,11 @@ export class ConnectionLimiter {
   }
 
   /**
-   * Takes a slot for `address`.
+   * Takes a slot for `address`; give it back with {@link release}, once.
    *
-   * @returns a release function; calling it more than once is harmless.
    * @throws HttpError 503 when the hub is full, 429 when this address has too many streams.
    */
-  acquire(address: string): () => void {
+  acquire(address: string): void {
     const { maxConnections, maxConnectionsPerIp, retryAfterSeconds } = this.#limits;
     const retryAfter = { 'Retry-After': String(retryAfterSeconds) };
     if (maxConnections > 0 && this.#total >= maxConnections) {
@@ -54,14 +53,14 @@ export class ConnectionLimiter {
     }
     this.#total++;
     this.#perAddress.set(address, mine + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#total--;
-      const left = (this.#perAddress.get(address) ?? 1) - 1;
-      if (left === 0) this.#perAddress.delete(address);
-      else this.#perAddress.set(address, left);
-    };
+  }
+
+  /** Gives back a slot taken with {@link acquire}. */
+  release(address: string): void {
+    const mine = this.#perAddress.get(address);
+    if (mine === undefined) return;
+    this.#total--;
+    if (mine <= 1) this.#perAddress.delete(address);
+    else this.#perAddress.set(address, mine - 1);
   }
 }

@@ -1,4 +1,4 @@
-import type { EventStream, EventStreamOptions } from '@tidings/server';
+import type { EventStreamOptions } from '@tidings/server';
 import type { Authenticator } from './auth/index.js';
 import type { Broker } from './broker/broker.js';
 import type { ConnectionLimiter } from './connection-limiter.js';
@@ -7,6 +7,7 @@ import type { CorsPolicy } from './http/cors.js';
 import type { ResolvedHubOptions } from './hub-options.js';
 import type { Logger } from './logger.js';
 import type { HubMetrics } from './metrics.js';
+import type { SharedCompilations } from './shared-compilations.js';
 import type { Subscriber } from './subscriber.js';
 import type { SubscriberIndex } from './subscriber-index.js';
 import type { StoredUpdate, Update } from './update.js';
@@ -22,14 +23,19 @@ export interface HubContext {
   readonly metrics: HubMetrics;
   readonly logger: Logger;
   readonly cors: CorsPolicy;
-  /** Every open event stream (subscribers and dashboard stats), closed on shutdown. */
-  readonly streams: Set<EventStream>;
+  /** Compiled selector sets and grants shared between subscribers asking for the same. */
+  readonly compilations: SharedCompilations;
   /** True once shutdown began: new streams are refused. */
   readonly closing: boolean;
   /** Publishes an update the hub makes itself (subscription events): no auth, no reserved-topic rule. */
   publishOwn(update: Update): Promise<StoredUpdate>;
   /** Options shared by every subscriber stream (one validated config for all). */
   readonly streamOptions: EventStreamOptions;
-  /** Counts and logs a subscriber whose stream was closed for falling too far behind. */
-  countSlowConsumer(subscriber: Subscriber): void;
+  /** Adds a subscriber to the index, its live updates held until it goes live. */
+  register(subscriber: Subscriber): void;
+  /**
+   * Removes a subscriber and gives back its connection slot; safe to call more than once,
+   * at any stage (before or after registration).
+   */
+  unregister(subscriber: Subscriber): void;
 }

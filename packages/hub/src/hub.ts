@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { EventStream } from '@tidings/server';
 import { AuthError, Authenticator } from './auth/index.js';
 import { type Broker, BrokerUnavailableError, createBroker } from './broker/broker.js';
 import './broker/memory-broker.js';
@@ -21,8 +20,9 @@ import { HubMetrics } from './metrics.js';
 import { HUB_PATH, parseSubscriptionsPath } from './protocol/draft-07.js';
 import { handlePublish } from './routes/publish.js';
 import { StatsFeed } from './routes/stats-feed.js';
-import { handleSubscribe } from './routes/subscribe.js';
+import { announce, handleSubscribe } from './routes/subscribe.js';
 import { handleSubscriptionsApi } from './routes/subscriptions-api.js';
+import { SharedCompilations } from './shared-compilations.js';
 import type { Subscriber } from './subscriber.js';
 import { SubscriberIndex } from './subscriber-index.js';
 import { TopicSelectorError } from './topic-selector.js';
@@ -60,7 +60,7 @@ export class Hub {
   readonly #broker: Broker;
   readonly #index = new SubscriberIndex();
   readonly #stats: StatsFeed;
-  readonly #streams = new Set<EventStream>();
+  readonly #compilations = new SharedCompilations();
   readonly #expiry = new ExpiryScheduler();
   #server: Server | undefined;
   #closing = false;
@@ -69,6 +69,7 @@ export class Hub {
   /** The update being fanned out (a field, so the per-subscriber callback is not a new closure per update). */
   #current: StoredUpdate | undefined;
   #latencyBatch: number[] = [];
+  readonly #countAnswer: (this: ServerResponse) => void;
 
   private constructor(
     options: ResolvedHubOptions,
@@ -92,7 +93,7 @@ export class Hub {
       metrics: this.metrics,
       logger,
       cors: new CorsPolicy(options.corsOrigins),
-      streams: this.#streams,
+      compilations: this.#compilations,
       get closing() {
         return hub.#closing;
       },
@@ -108,7 +109,16 @@ export class Hub {
           'Cache-Control': 'private, no-cache, no-store, must-revalidate, max-age=0, no-transform',
         },
       },
-      countSlowConsumer: (subscriber) => this.#countSlowConsumer(subscriber),
+      register: (subscriber) => this.#register(subscriber),
+      unregister: (subscriber) => this.#unregister(subscriber),
+    };
+    // One listener function for every response (no closure per request): it reads what it
+    // needs from the response it is called on.
+    this.#countAnswer = function (this: ServerResponse) {
+      hub.metrics.requests.inc({
+        route: routeName(this.req.url ?? '/'),
+        status: String(this.statusCode),
+      });
     };
   }
 
@@ -185,16 +195,19 @@ export class Hub {
     const serverClosed = server
       ? new Promise<void>((resolve) => server.close(() => resolve()))
       : Promise.resolve();
-    const streams = [...this.#streams];
     const { shutdownRetryMs } = this.options;
-    for (const stream of streams) {
-      // Spread the reconnections: half to one and a half times the configured delay.
-      const retry = Math.round(shutdownRetryMs * (0.5 + Math.random()));
-      stream.send({ retry });
+    // Spread the reconnections: half to one and a half times the configured delay.
+    const retry = () => Math.round(shutdownRetryMs * (0.5 + Math.random()));
+    let streams = 0;
+    for (const subscriber of [...this.#index.values()]) {
+      const stream = subscriber.stream;
+      if (stream === undefined) continue;
+      stream.send({ retry: retry() });
       stream.close();
+      streams++;
     }
-    this.#stats.close();
-    this.logger.info({ streams: streams.length }, 'shutting down: streams told to reconnect');
+    streams += this.#stats.closeAll(retry);
+    this.logger.info({ streams }, 'shutting down: streams told to reconnect');
     if (server) {
       server.closeIdleConnections();
       const deadline = setTimeout(
@@ -242,6 +255,32 @@ export class Hub {
     for (const acceptedAt of batch) this.metrics.publishToWrite.observe((now - acceptedAt) / 1000);
   };
 
+  #register(subscriber: Subscriber): void {
+    subscriber.held = [];
+    subscriber.state = 'registered';
+    this.#index.add(subscriber);
+    this.metrics.connections++;
+    this.metrics.subscriptions += subscriber.selectors.selectors.length;
+  }
+
+  #unregister(subscriber: Subscriber): void {
+    if (subscriber.state === 'gone') return;
+    const wasRegistered = subscriber.state === 'registered';
+    subscriber.state = 'gone';
+    this.#context.limiter.release(subscriber.address);
+    subscriber.cancelExpiry?.();
+    subscriber.held = undefined;
+    if (!wasRegistered) return;
+    if (subscriber.stream?.closeReason === 'slow-consumer') this.#countSlowConsumer(subscriber);
+    this.#index.delete(subscriber);
+    this.metrics.connections--;
+    this.metrics.subscriptions -= subscriber.selectors.selectors.length;
+    if (this.options.subscriptions) announce(this.#context, subscriber, false);
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug({ subscriber: subscriber.id }, 'subscriber left');
+    }
+  }
+
   /**
    * A subscriber that was still catching up (replay) when more live updates arrived for it
    * than `maxQueueBytes` holds: dropped like a slow consumer, before its queue grows further.
@@ -270,7 +309,7 @@ export class Hub {
     const method = request.method ?? 'GET';
     const context = this.#context;
     const cors = context.cors;
-    response.on('finish', () => this.#count(target.path, response.statusCode));
+    response.on('finish', this.#countAnswer);
 
     if (method === 'OPTIONS') {
       response.writeHead(204, cors.preflightHeaders(request.headers));
@@ -339,14 +378,11 @@ export class Hub {
     response: ServerResponse,
     corsHeaders: Record<string, string>,
   ): void {
-    const context = this.#context;
-    const release = context.limiter.acquire(clientAddress(request, this.options.trustProxy));
+    const { limiter } = this.#context;
+    const address = clientAddress(request, this.options.trustProxy);
+    limiter.acquire(address);
     const stream = this.#stats.open(request, response, corsHeaders, this.options.heartbeatMs);
-    this.#streams.add(stream);
-    stream.onClose(() => {
-      release();
-      this.#streams.delete(stream);
-    });
+    stream.onClose(() => limiter.release(address));
   }
 
   #sendDashboard(response: ServerResponse): void {
@@ -372,10 +408,6 @@ export class Hub {
       'Referrer-Policy': 'no-referrer',
     });
     response.end(body);
-  }
-
-  #count(path: string, status: number): void {
-    this.metrics.requests.inc({ route: routeName(path), status: String(status) });
   }
 
   /** Turns a thrown error into its answer: the reason for refusals, a bare 500 (logged) for bugs. */
@@ -404,7 +436,9 @@ export class Hub {
 const KNOWN_ROUTES = new Set(['/', '/healthz', '/metrics', STATS_PATH, DEV_TOKEN_PATH]);
 
 /** A bounded label for the request counter: unknown paths must not create new series. */
-function routeName(path: string): string {
+function routeName(url: string): string {
+  const question = url.indexOf('?');
+  const path = question === -1 ? url : url.slice(0, question);
   if (path === HUB_PATH) return 'hub';
   if (path.startsWith(`${HUB_PATH}/`)) return 'subscriptions';
   return KNOWN_ROUTES.has(path) ? path : 'other';

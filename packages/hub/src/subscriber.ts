@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EventStream } from '@tidings/server';
 import type { SubscribeGrant } from './auth/index.js';
 import type { SelectorSet } from './topic-selector.js';
@@ -8,8 +9,6 @@ import type { StoredUpdate } from './update.js';
  * Kept small — a hub holds tens of thousands of these, mostly idle.
  */
 export class Subscriber {
-  /** "`{subscriber}` SHOULD be an IRI [...] An UUID MAY be used": `urn:uuid:<uuid>`. */
-  readonly id: string;
   readonly selectors: SelectorSet;
   readonly grant: SubscribeGrant;
   /** `mercure.payload` of the token, shown in subscription events and the subscriptions API. */
@@ -25,21 +24,33 @@ export class Subscriber {
   heldBytes = 0;
   /** Sequence of the last update considered, so an update matched twice is sent once. */
   lastConsidered = 0;
+  /** Where the subscriber is in its life: its connection slot is released exactly once. */
+  state: 'joining' | 'registered' | 'gone' = 'joining';
   /** Set when the hub dropped this subscriber (slow consumer) before or after its stream opened. */
   closed = false;
+  /** Cancels the close at token expiry, when the token has `exp`. */
+  cancelExpiry: (() => void) | undefined;
+  #id: string | undefined;
 
   constructor(init: {
-    id: string;
     selectors: SelectorSet;
     grant: SubscribeGrant;
     payload: unknown;
     address: string;
   }) {
-    this.id = init.id;
     this.selectors = init.selectors;
     this.grant = init.grant;
     this.payload = init.payload;
     this.address = init.address;
+  }
+
+  /**
+   * "`{subscriber}` SHOULD be an IRI [...] An UUID MAY be used": `urn:uuid:<uuid>`. Made on
+   * first use — only subscription events, the subscriptions API and debug logs need it.
+   */
+  get id(): string {
+    this.#id ??= `urn:uuid:${randomUUID()}`;
+    return this.#id;
   }
 
   /** Whether this subscriber asked for the update and may see it (private updates need a claim). */

@@ -69,9 +69,15 @@ export class StatsFeed {
     };
   }
 
-  close(): void {
+  /** Shutdown: every viewer is told when to come back, and closed. Returns how many. */
+  closeAll(retry: () => number): number {
     this.#stop();
-    for (const stream of this.#streams) stream.close();
+    const streams = [...this.#streams];
+    for (const stream of streams) {
+      stream.send({ retry: retry() });
+      stream.close();
+    }
+    return streams.length;
   }
 
   #start(): void {

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventStream } from '@tidings/server';
-import { type Principal, SubscribeGrant } from '../auth/index.js';
+import type { Principal } from '../auth/index.js';
 import type { Replay } from '../broker/broker.js';
 import { createUpdateId } from '../event-id.js';
 import { clientAddress } from '../http/client-address.js';
@@ -10,7 +9,6 @@ import type { HubContext } from '../hub-context.js';
 import { parseSubscribeRequest } from '../protocol/draft-07.js';
 import { Subscriber } from '../subscriber.js';
 import { subscriptionDocuments } from '../subscription-events.js';
-import { SelectorSet } from '../topic-selector.js';
 
 /**
  * "The hub MAY require subscribers [...] to be authenticated" and answers with events for
@@ -31,10 +29,10 @@ export async function handleSubscribe(
   target: RequestTarget,
   corsHeaders: Record<string, string>,
 ): Promise<void> {
-  const { options, index, metrics, logger } = context;
+  const { options, logger } = context;
   const parsed = parseSubscribeRequest(target.query, request.headers, options);
   const address = clientAddress(request, options.trustProxy);
-  const release = context.limiter.acquire(address);
+  context.limiter.acquire(address);
   let subscriber: Subscriber;
   let principal: Principal | undefined;
   try {
@@ -43,48 +41,28 @@ export async function handleSubscribe(
       'subscriber',
     );
     subscriber = new Subscriber({
-      id: `urn:uuid:${randomUUID()}`,
-      selectors: new SelectorSet(parsed.selectors),
-      grant: new SubscribeGrant(principal?.claims),
+      selectors: context.compilations.selectorSet(parsed.selectors),
+      grant: context.compilations.grant(principal?.claims),
       payload: principal?.claims.payload,
       address,
     });
   } catch (error) {
-    release();
+    context.limiter.release(address);
     throw error;
   }
-
-  let registered = false;
-  let cancelExpiry: (() => void) | undefined;
-  const cleanUp = () => {
-    release();
-    cancelExpiry?.();
-    if (!registered) return;
-    registered = false;
-    index.delete(subscriber);
-    metrics.connections--;
-    metrics.subscriptions -= subscriber.selectors.selectors.length;
-    if (subscriber.stream) context.streams.delete(subscriber.stream);
-    if (options.subscriptions) announce(context, subscriber, false);
-    logger.debug({ subscriber: subscriber.id }, 'subscriber left');
-  };
 
   try {
     // Subscription events go out before the subscriber is registered, as Mercure does: a
     // subscriber does not receive its own arrival live.
     if (options.subscriptions) await announce(context, subscriber, true);
-    subscriber.held = [];
-    index.add(subscriber);
-    registered = true;
-    metrics.connections++;
-    metrics.subscriptions += subscriber.selectors.selectors.length;
+    context.register(subscriber);
 
     const replay =
       parsed.lastEventId === undefined
         ? undefined
         : await context.broker.replay(parsed.lastEventId);
     if (request.destroyed || response.destroyed || subscriber.closed) {
-      cleanUp();
+      context.unregister(subscriber);
       return;
     }
 
@@ -96,29 +74,28 @@ export async function handleSubscribe(
     if (replay) response.setHeader('Last-Event-ID', replay.precedingId);
     const stream = EventStream.fromNode(request, response, context.streamOptions);
     subscriber.stream = stream;
-    context.streams.add(stream);
-    stream.onClose(() => {
-      if (stream.closeReason === 'slow-consumer') context.countSlowConsumer(subscriber);
-      cleanUp();
-    });
+    // The only closure kept per connection: it holds the context and the subscriber.
+    stream.onClose(() => context.unregister(subscriber));
     if (principal?.expiresAt !== undefined) {
-      cancelExpiry = context.expiry.schedule(principal.expiresAt, () => {
+      subscriber.cancelExpiry = context.expiry.schedule(principal.expiresAt, () => {
         logger.debug({ subscriber: subscriber.id }, 'token expired: closing the stream');
-        stream.close();
+        subscriber.stream?.close();
       });
     }
-    logger.debug(
-      {
-        subscriber: subscriber.id,
-        topics: parsed.selectors,
-        lastEventId: parsed.lastEventId,
-        address,
-      },
-      'subscriber joined',
-    );
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug(
+        {
+          subscriber: subscriber.id,
+          topics: parsed.selectors,
+          lastEventId: parsed.lastEventId,
+          address,
+        },
+        'subscriber joined',
+      );
+    }
     await goLive(context, subscriber, stream, replay);
   } catch (error) {
-    cleanUp();
+    context.unregister(subscriber);
     throw error;
   }
 }
@@ -161,7 +138,11 @@ async function goLive(
 }
 
 /** Publishes the subscription events of a subscriber arriving (`active`) or leaving. */
-function announce(context: HubContext, subscriber: Subscriber, active: boolean): Promise<void> {
+export function announce(
+  context: HubContext,
+  subscriber: Subscriber,
+  active: boolean,
+): Promise<void> {
   const updates = subscriptionDocuments(subscriber, active, { context: true }).map((document) =>
     context.publishOwn({
       topics: [document.id],
