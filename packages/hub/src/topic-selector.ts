@@ -1,8 +1,8 @@
-import {
-  compileUriTemplate,
-  type UriTemplateMatcher,
-  UriTemplateSyntaxError,
-} from './uri-template.js';
+import { UriTemplateSyntaxError } from './uri-template.js';
+import { compileUriTemplate, type UriTemplateMatcher } from './uri-template-matcher.js';
+
+export { UriTemplateSyntaxError } from './uri-template.js';
+export { compileUriTemplate, type UriTemplateMatcher } from './uri-template-matcher.js';
 
 /** A selector that is not a valid RFC 6570 URI template; the message is one line, for a 400. */
 export class TopicSelectorError extends Error {

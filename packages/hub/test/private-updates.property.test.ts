@@ -10,13 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expand,
   type Part,
-  referenceRegExp,
+  referenceMatcher,
   render,
   templateArb,
   valuesArb,
 } from './topic-selector.support.js';
 
-/** A selector with an independent oracle: exact comparison, or the reference regex of a template. */
+/** A selector with an independent oracle: exact comparison, or the reference matcher of a template. */
 interface ModelSelector {
   source: string;
   matches(topic: string): boolean;
@@ -54,12 +54,12 @@ const templateSelectorArb: fc.Arbitrary<ModelSelector> = fc
   )
   .map((parts) => {
     const source = render(parts);
-    const regex = referenceRegExp(parts);
+    const reference = referenceMatcher(parts);
     return {
       source,
       [fc.toStringMethod]: () => `template ${JSON.stringify(source)}`,
       // Draft-07 topic selector steps 2 and 3: equal strings, or a match of the template.
-      matches: (topic: string) => topic === source || regex.test(topic),
+      matches: (topic: string) => topic === source || reference(topic),
       examples: valuesArb.map((values) => expand(parts, values)),
     };
   });

@@ -1,10 +1,10 @@
-import { SelectorSet, TopicSelector, TopicSelectorError } from '@tidings/hub';
+import { compileUriTemplate, SelectorSet, TopicSelector, TopicSelectorError } from '@tidings/hub';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   expand,
   type Part,
-  referenceRegExp,
+  referenceMatcher,
   render,
   templateArb,
   topicCharArb,
@@ -131,6 +131,27 @@ describe('TopicSelector: URI templates', () => {
     expect(matches('{id}', '')).toBe(true);
   });
 
+  it('run as a native RegExp only when deterministic, else as a DFA', () => {
+    for (const template of [
+      'https://example.com/books/{id}',
+      'https://example.com/users/{user}/books/{id}{?q*}',
+      '/search{?q,lang}',
+      '{/path*}',
+      'urn:x:{+rest}',
+    ]) {
+      expect(compileUriTemplate(template).engine, template).toBe('regexp');
+    }
+    for (const template of [
+      '{x,y}', // "," separates the variables and may appear in a value
+      '{+path}/here', // "/" may end the value or start the literal
+      '{a}{b}',
+      '{id}%20', // "%" may start an escape in the value or the literal
+      '/x{.a}.json', // "." is both a value character and the literal
+    ]) {
+      expect(compileUriTemplate(template).engine, template).toBe('dfa');
+    }
+  });
+
   it('match adjacent expressions in linear time, where a backtracking regex takes polynomial time', () => {
     // The equivalent regular expression explores O(n^8) ways to split this topic before it
     // gives up; the lock-step matcher looks at each character once per state.
@@ -139,6 +160,13 @@ describe('TopicSelector: URI templates', () => {
     expect(selector.matches(nearMiss)).toBe(false);
     expect(selector.matches(`${nearMiss}!`)).toBe(true);
     expect(matches('x{a,b,c,d,e,f,g,h}y', `x${',a'.repeat(50_000)}`)).toBe(false);
+    // And a deterministic template on the native engine.
+    expect(
+      matches(
+        'https://example.com/books/{id}',
+        `https://example.com/books/${'%41a'.repeat(50_000)}/`,
+      ),
+    ).toBe(false);
   });
 });
 
@@ -328,7 +356,8 @@ describe('TopicSelector: properties', () => {
     );
   });
 
-  it('the linear-time matcher agrees with the reference regular expression', () => {
+  it('the matcher agrees with the reference implementation, on both of its engines', () => {
+    const engines = { regexp: 0, dfa: 0 };
     // Topics: expansions, near misses (an expansion with characters inserted, dropped or
     // replaced), and strings built from separators, escapes and non-ASCII characters.
     const topicArb = (parts: Part[]) =>
@@ -347,12 +376,15 @@ describe('TopicSelector: properties', () => {
       fc.property(
         templateArb.chain((parts) => fc.tuple(fc.constant(parts), topicArb(parts))),
         ([parts, topic]) => {
-          const expected = topic === render(parts) || referenceRegExp(parts).test(topic);
+          const expected = topic === render(parts) || referenceMatcher(parts)(topic);
           expect(TopicSelector.compile(render(parts)).matches(topic)).toBe(expected);
+          engines[compileUriTemplate(render(parts)).engine]++;
         },
       ),
       { numRuns: 4000 },
     );
+    expect(engines.regexp).toBeGreaterThan(500);
+    expect(engines.dfa).toBeGreaterThan(500);
   });
 
   it('a valid template always matches itself', () => {
