@@ -69,6 +69,9 @@ describe('a client that stops reading', () => {
     const { opened, port } = await openHttp1({ maxQueueBytes });
     await stalledClient(port);
     const { stream, res } = await opened;
+    const listeners = () =>
+      res.listenerCount('close') + res.listenerCount('drain') + res.listenerCount('error');
+    const listenersBefore = listeners();
     const heapBefore = process.memoryUsage().heapUsed;
     const maxBuffered = await floodUntilClosed(stream, 1024);
     expect(stream.closed).toBe(true);
@@ -79,6 +82,10 @@ describe('a client that stops reading', () => {
     await eventually(
       () => res.socket === null || res.socket.destroyed,
       'the socket to be destroyed',
+    );
+    await eventually(
+      () => listeners() === listenersBefore - 3,
+      'the stream’s listeners to be removed',
     );
     expect(streamStats()).toEqual({
       open: 0,

@@ -177,7 +177,10 @@ describe('EventStream on node:http (HTTP/1.1)', () => {
   it('close() delivers what is queued, ends the response, and runs close listeners once', async () => {
     const opened = nextStream();
     const client = await connectHttp1(base);
-    const { stream } = await opened;
+    const { stream, res } = await opened;
+    const listeners = () =>
+      res.listenerCount('close') + res.listenerCount('drain') + res.listenerCount('error');
+    const before = listeners();
     let closes = 0;
     stream.onClose(() => closes++);
     for (let i = 0; i < 100; i++) stream.send({ id: String(i), data: `event ${i}` });
@@ -191,6 +194,13 @@ describe('EventStream on node:http (HTTP/1.1)', () => {
       Array.from({ length: 100 }, (_, i) => `event ${i}`),
     );
     expect(streamStats().open).toBe(0);
+    await eventually(() => listeners() === before - 3, 'the stream’s listeners to be removed');
+    // A listener added after the close still runs, once, soon.
+    let late = 0;
+    stream.onClose(() => late++);
+    expect(late).toBe(0);
+    await Promise.resolve();
+    expect(late).toBe(1);
   });
 
   it('coalesces everything sent in one turn into one write', async () => {
