@@ -62,7 +62,7 @@ interface Subscription<Meta> {
   readonly filter: ((meta: Meta, id: string) => boolean) | undefined;
   /** History position of the next event to replay; LIVE once caught up. */
   next: number;
-  /** The last id replayed (or resumed from): what a gap notice names. */
+  /** The last id sent to this subscriber by the replay (or resumed from): what a gap notice names. */
   cursorId: string;
   removeCloseListener: () => void;
 }
@@ -269,8 +269,8 @@ export class Channel<E extends EventMap = Record<string, unknown>, Meta = unknow
       }
       const entry = history.at(subscription.next) as HistoryEntry<Stored<Meta>>;
       subscription.next++;
-      subscription.cursorId = entry.id;
       if (!this.#admits(subscription, entry)) continue;
+      subscription.cursorId = entry.id;
       if (!stream.sendEncoded(entry.chunk)) {
         if (stream.closed) return;
         stream.drained().then(() => this.#replay(subscription));
