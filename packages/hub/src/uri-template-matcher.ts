@@ -324,6 +324,8 @@ class DfaMatcher implements UriTemplateMatcher {
   #accepting = new Uint8Array(16);
   #next = new Int32Array(16);
   #start = UNKNOWN;
+  /** Counts flushes: a transition computed across a flush must not be recorded. */
+  #epoch = 0;
 
   // Scratch space for the epsilon closure (matching is synchronous, so never re-entered).
   readonly #stamp: Uint32Array;
@@ -396,10 +398,10 @@ class DfaMatcher implements UriTemplateMatcher {
           : op === OP_CLASS && code >= 0 && code < 128 && this.#tables[this.#x[pc]!]![code] === 1;
       if (consumes) targets.push(pc + 1);
     }
-    const sizeBefore = this.#sets.length;
+    const epoch = this.#epoch;
     const next = this.#intern(this.#closure(targets));
     // Recorded only if the cache was not flushed meanwhile (then `state` is gone).
-    if (this.#sets.length >= sizeBefore) this.#next[state * this.#classCount + cls] = next;
+    if (this.#epoch === epoch) this.#next[state * this.#classCount + cls] = next;
     return next;
   }
 
@@ -458,6 +460,7 @@ class DfaMatcher implements UriTemplateMatcher {
 
   /** Forgets every state but the dead one. */
   #reset(): void {
+    this.#epoch++;
     this.#sets = [new Int32Array(0)];
     this.#ids = new Map([['', DEAD]]);
     this.#accepting = new Uint8Array(16);

@@ -152,6 +152,19 @@ describe('TopicSelector: URI templates', () => {
     }
   });
 
+  it('keep matching right when a template needs more DFA states than are cached', () => {
+    // After k commas, any of the first k+1 values may be the current one: one state per k.
+    const names = Array.from({ length: 400 }, (_, i) => `v${i}`);
+    const selector = TopicSelector.compile(`/list/{${names.join(',')}}`);
+    expect(compileUriTemplate(selector.source).engine).toBe('dfa');
+    for (let round = 0; round < 2; round++) {
+      expect(selector.matches(`/list/${'a,'.repeat(600)}b`)).toBe(true);
+      expect(selector.matches(`/list/${'a,'.repeat(600)}b/`)).toBe(false);
+      expect(selector.matches(`/list/${',%41'.repeat(300)}`)).toBe(true);
+      expect(selector.matches(`/list/${',%4'.repeat(300)}`)).toBe(false);
+    }
+  });
+
   it('match adjacent expressions in linear time, where a backtracking regex takes polynomial time', () => {
     // The equivalent regular expression explores O(n^8) ways to split this topic before it
     // gives up; the lock-step matcher looks at each character once per state.
