@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import {
   UnsecuredJWT,
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBinary } from '../../../test-support/binaries.js';
 
 const PUBLISHER_SECRET = 'publisher-secret-of-at-least-32-bytes!';
 const SUBSCRIBER_SECRET = 'subscriber-secret-of-at-least-32-bytes';
@@ -668,6 +670,47 @@ describe('Authenticator: asymmetric keys', () => {
     expect(
       await auth.authenticate(bearer(await sign({}, signingKey, { alg: 'RS256' })), 'publisher'),
     ).toBeDefined();
+  });
+});
+
+const openssl = requireBinary('openssl', 'openssl');
+
+describe.skipIf(!openssl)('Authenticator: a key from an X.509 certificate', () => {
+  it('verifies with the public key of a certificate PEM', async () => {
+    const dir = await mkdtemp(join(tmp, 'cert-'));
+    execFileSync(
+      openssl!,
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-subj',
+        '/CN=tidings-test',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const certificate = await readFile(join(dir, 'cert.pem'), 'utf8');
+    const auth = await Authenticator.create(
+      config({ publisherKey: { kind: 'public-key', pem: certificate } }),
+    );
+    const privateKey = await importPKCS8(await readFile(join(dir, 'key.pem'), 'utf8'), 'ES256');
+    const token = await sign({ mercure: { publish: ['*'] } }, privateKey, { alg: 'ES256' });
+    expect((await auth.authenticate(bearer(token), 'publisher'))?.claims.publish).toEqual(['*']);
+    expect(
+      await outcome(
+        auth.authenticate(bearer(await sign({}, ec.privateKey, { alg: 'ES256' })), 'publisher'),
+      ),
+    ).toMatchObject({ status: 401, code: 'bad-signature' });
   });
 });
 
