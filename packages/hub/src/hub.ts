@@ -17,7 +17,7 @@ import type { HubContext } from './hub-context.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './hub-options.js';
 import { createLogger, type Logger } from './logger.js';
 import { HubMetrics } from './metrics.js';
-import { HUB_PATH, parseSubscriptionsPath } from './protocol/draft-07.js';
+import { HUB_PATH, parseSubscriptionsPath, validatePublishRequest } from './protocol/draft-07.js';
 import { handlePublish } from './routes/publish.js';
 import { StatsFeed } from './routes/stats-feed.js';
 import { announce, handleSubscribe } from './routes/subscribe.js';
@@ -164,16 +164,30 @@ export class Hub {
     return this.#server;
   }
 
-  /** Publishes an update as the hub itself (no token needed). Resolves with its id. */
+  /**
+   * Publishes an update from the application itself: no token, but the same checks as a
+   * publish request (an `HttpError` with the reason when a field is not acceptable).
+   * Resolves with the id once the broker has the update.
+   */
   async publish(input: PublishInput): Promise<string> {
-    const stored = await this.#broker.publish({
-      topics: input.topics,
-      data: input.data ?? '',
-      private: input.private ?? false,
-      id: input.id ?? createUpdateId(),
-      type: input.type,
-      retry: input.retry,
-    });
+    const update = validatePublishRequest(
+      {
+        topics: input.topics,
+        data: input.data ?? '',
+        private: input.private ?? false,
+        id: input.id === '' ? undefined : input.id,
+        type: input.type === '' ? undefined : input.type,
+        retry: input.retry,
+      },
+      this.options,
+    );
+    if (update.retry !== undefined && (!Number.isSafeInteger(update.retry) || update.retry < 0)) {
+      throw new HttpError(
+        400,
+        `"retry" must be a non-negative integer of milliseconds, got ${update.retry}`,
+      );
+    }
+    const stored = await this.#broker.publish({ ...update, id: update.id ?? createUpdateId() });
     this.metrics.published++;
     return stored.id;
   }

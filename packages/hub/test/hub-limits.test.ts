@@ -56,6 +56,12 @@ describe('bad input', () => {
       /"type" must not contain CR, LF or NUL/,
     ],
     ['a topic with a control character', 'topic=a%01b', 400, /control character/],
+    [
+      'an id with a control character',
+      'topic=a&id=x%7Fy',
+      400,
+      /"id" "x\\u007fy" contains a control character/,
+    ],
     ['too many topics', 'topic=a&topic=b&topic=c&topic=d', 400, /too many "topic" fields/],
   ])('refuses a publish with %s', async (_name, body, status, reason) => {
     await expectRefused(await post(body), status, reason);

@@ -108,6 +108,14 @@ describe('embedded in an existing server', () => {
       await raw.eventCount(1);
       expect(raw.events[0]).toEqual({ type: 'message', data: 'from the app', lastEventId: id });
       expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);
+      // The application's own publishes are held to the same rules.
+      await expect(
+        hub.publish({ topics: ['/.well-known/mercure/subscriptions/a/b'] }),
+      ).rejects.toThrow(/reserved namespace/);
+      await expect(hub.publish({ topics: ['embedded'], id: 'a\nb' })).rejects.toThrow(
+        /must not contain CR, LF or NUL/,
+      );
+      await expect(hub.publish({ topics: [] })).rejects.toThrow(/missing "topic"/);
 
       await hub.close();
       await raw.closed();

@@ -244,6 +244,18 @@ describe('Mercure draft-07 over HTTP', () => {
     await Promise.all([byHeader, byQuery, upToDate, earliest, unknown].map((s) => s.close()));
   });
 
+  it('resumes from non-ASCII ids sent as UTF-8 header bytes', async () => {
+    const id = 'ünïcødé-日本-…';
+    await t.publish({ topic: 'utf8-ids', data: 'first', id });
+    await t.publish({ topic: 'utf8-ids', data: 'second', id: 'plain' });
+    const raw = await RawSubscriber.open(t.port, subscribePath(['utf8-ids']), {
+      'Last-Event-ID': id,
+    }).opened();
+    await raw.eventCount(1);
+    expect(raw.events.map((e) => e.data)).toEqual(['second']);
+    await raw.close();
+  });
+
   it('replays private updates only to subscribers allowed to see them', async () => {
     await t.publish({ topic: 'vault', data: 'hidden', private: 'on', id: 'v1' });
     await t.publish({ topic: 'vault', data: 'shown', id: 'v2' });

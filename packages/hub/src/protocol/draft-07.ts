@@ -79,9 +79,29 @@ export function parseSubscribeRequest(
   // present, the HTTP header MUST take precedence." An empty header counts as absent, as an
   // EventSource that never received an id sends none.
   const header = headers['last-event-id'];
-  const headerLastEventId = typeof header === 'string' && header !== '' ? header : undefined;
+  const headerLastEventId =
+    typeof header === 'string' && header !== '' ? fromHeaderBytes(header) : undefined;
   const lastEventId = headerLastEventId ?? (queryLastEventId !== '' ? queryLastEventId : undefined);
   return { selectors, lastEventId };
+}
+
+/**
+ * A header value as text. EventSource sends the last event id "encoded as UTF-8"; Node hands
+ * header bytes over one char per byte, so non-ASCII ids are decoded here.
+ */
+function fromHeaderBytes(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) > 0x7f) return Buffer.from(value, 'latin1').toString('utf8');
+  }
+  return value;
+}
+
+/** An id as a header value: its UTF-8 bytes one char each, as Node writes header bytes. */
+export function toHeaderBytes(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) > 0x7f) return Buffer.from(value, 'utf8').toString('latin1');
+  }
+  return value;
 }
 
 export interface PublishRequest {
@@ -258,7 +278,16 @@ function parseRetry(value: string): number {
   return Number(value);
 }
 
-function validatePublishRequest(request: PublishRequest, limits: RequestLimits): PublishRequest {
+/**
+ * Checks an update's fields by the rules a publish request is held to (topics present and
+ * well-formed, none in the hub's namespace, `id` and `type` safe for the wire).
+ *
+ * @throws HttpError 400 or 403 with the reason.
+ */
+export function validatePublishRequest(
+  request: PublishRequest,
+  limits: RequestLimits,
+): PublishRequest {
   const { topics } = request;
   if (topics.length === 0) {
     throw new HttpError(400, 'missing "topic" field: every update needs at least one topic');
@@ -288,6 +317,9 @@ function validatePublishRequest(request: PublishRequest, limits: RequestLimits):
       );
     }
     assertSingleLine(id, 'id');
+    // The id comes back in the `Last-Event-ID` response header, where control characters
+    // are not allowed: refused now rather than failing every resume later.
+    assertNoControlCharacters(id, '"id"');
   }
   if (type !== undefined) assertSingleLine(type, 'type');
   return request;
@@ -320,10 +352,18 @@ function assertNoControlCharacters(value: string, what: string): void {
     if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
       throw new HttpError(
         400,
-        `${what} ${JSON.stringify(value)} contains a control character (U+${c.toString(16).toUpperCase().padStart(4, '0')} at index ${i})`,
+        `${what} ${quote(value)} contains a control character (U+${c.toString(16).toUpperCase().padStart(4, '0')} at index ${i})`,
       );
     }
   }
+}
+
+/** Quoted for a one-line message: every control character escaped (JSON leaves DEL and C1 raw). */
+function quote(value: string): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**

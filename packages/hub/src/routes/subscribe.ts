@@ -6,7 +6,7 @@ import { createUpdateId } from '../event-id.js';
 import { clientAddress } from '../http/client-address.js';
 import type { RequestTarget } from '../http/request-target.js';
 import type { HubContext } from '../hub-context.js';
-import { parseSubscribeRequest } from '../protocol/draft-07.js';
+import { parseSubscribeRequest, toHeaderBytes } from '../protocol/draft-07.js';
 import { Subscriber } from '../subscriber.js';
 import { subscriptionDocuments } from '../subscription-events.js';
 
@@ -71,7 +71,7 @@ export async function handleSubscribe(
     for (const [name, value] of Object.entries(corsHeaders)) response.setHeader(name, value);
     // "When the request contains a `Last-Event-ID` HTTP header or a `lastEventID` query
     // parameter the hub MUST set a `Last-Event-ID` header on the HTTP response."
-    if (replay) response.setHeader('Last-Event-ID', replay.precedingId);
+    if (replay) response.setHeader('Last-Event-ID', toHeaderBytes(replay.precedingId));
     const stream = EventStream.fromNode(request, response, context.streamOptions);
     subscriber.stream = stream;
     // The only closure kept per connection: it holds the context and the subscriber.

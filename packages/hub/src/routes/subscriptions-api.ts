@@ -3,7 +3,7 @@ import { HttpError } from '../http/http-error.js';
 import type { RequestTarget } from '../http/request-target.js';
 import { sendJson } from '../http/respond.js';
 import type { HubContext } from '../hub-context.js';
-import type { SubscriptionsApiRequest } from '../protocol/draft-07.js';
+import { type SubscriptionsApiRequest, toHeaderBytes } from '../protocol/draft-07.js';
 import { JSONLD_CONTEXT, subscriptionDocuments } from '../subscription-events.js';
 import { SelectorSet, TopicSelectorError } from '../topic-selector.js';
 
@@ -53,11 +53,11 @@ export async function handleSubscriptionsApi(
   const lastEventID = await context.broker.lastEventId();
   // "As data returned by this web API is volatile, clients SHOULD validate that a response
   // coming from cache is still valid": the last event id changes whenever anything does.
-  const etag = `"${lastEventID.replaceAll('"', '%22')}"`;
+  const etag = `"${toHeaderBytes(lastEventID).replaceAll('%', '%25').replaceAll('"', '%22')}"`;
   const headers = { ...corsHeaders, ETag: etag, 'Cache-Control': 'must-revalidate' };
   const ifNoneMatch = request.headers['if-none-match'];
   // Unquoted too: Mercure v0.x sent the id bare, and clients echo what they got.
-  if (ifNoneMatch === etag || ifNoneMatch === lastEventID) {
+  if (ifNoneMatch === etag || ifNoneMatch === toHeaderBytes(lastEventID)) {
     response.writeHead(304, headers);
     response.end();
     return;
