@@ -210,6 +210,7 @@ function ago(exp: number): string {
   return `${Math.round(seconds / 86_400)} days ago`;
 }
 
+/** "Invalid thing" becomes "invalid thing" inside a sentence; "JWT ..." stays as it is. */
 function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
+  return /^[A-Z][a-z]/.test(text) ? text.charAt(0).toLowerCase() + text.slice(1) : text;
 }
