@@ -18,14 +18,15 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const destination = options.destination ?? process.stdout;
-  const format =
-    options.format ?? ((destination as { isTTY?: boolean }).isTTY === true ? 'pretty' : 'json');
+  const isTTY = (destination as { isTTY?: boolean }).isTTY === true;
+  const format = options.format ?? (isTTY ? 'pretty' : 'json');
   const level = options.level ?? 'info';
   if (format === 'pretty') {
     return pino(
       { level, base: undefined },
       pretty({
-        colorize: true,
+        // Colour for a terminal only, and never when NO_COLOR asks for none.
+        colorize: isTTY && !process.env.NO_COLOR,
         destination,
         sync: true,
         ignore: 'pid,hostname',

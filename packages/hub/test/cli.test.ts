@@ -209,6 +209,19 @@ describe('tidings publish and listen against a hub', () => {
     listen.child.kill('SIGINT');
     expect(await listen.exited).toBe(0);
   });
+  it('listen exits 1 with the hub reason when the hub refuses the subscription', async () => {
+    const { code, stdout } = await runToEnd([
+      'listen',
+      '--hub',
+      t.base,
+      '--topic',
+      'x',
+      '--token',
+      'not.a.jwt',
+    ]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/HTTP 401 .*malformed token/);
+  });
 });
 
 describe('tidings serve configuration', () => {

@@ -88,7 +88,8 @@ export async function listen(argv: readonly string[], io: CliIo): Promise<number
     return 0;
   } catch (error) {
     if (controller.signal.aborted) return 0;
-    io.stderr.write(`${(error as Error).message}\n`);
+    // The pretty output already told the person; JSON output carries events only.
+    if (values.json === true) io.stderr.write(`${(error as Error).message}\n`);
     return 1;
   }
 }
