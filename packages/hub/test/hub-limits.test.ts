@@ -78,6 +78,11 @@ describe('bad input', () => {
       415,
       /unsupported/,
     );
+    await expectRefused(
+      await post('topic=a', { 'Content-Encoding': 'gzip' }),
+      415,
+      /Content-Encoding "gzip" is not supported/,
+    );
   });
 
   it('refuses malformed JSON bodies and unknown JSON fields with 400', async () => {

@@ -24,6 +24,13 @@ export async function handlePublish(
 ): Promise<void> {
   const { options } = context;
   const kind = publishBodyKind(request.headers['content-type']);
+  const coding = request.headers['content-encoding'];
+  if (coding !== undefined && coding.toLowerCase() !== 'identity') {
+    throw new HttpError(
+      415,
+      `Content-Encoding "${coding}" is not supported: send the body uncompressed`,
+    );
+  }
   assertDeclaredLength(request, options.maxBodyBytes);
   const principal = await context.auth.authenticate(
     { headers: request.headers, url: target.url },
