@@ -4,6 +4,7 @@ import type { Principal } from '../auth/index.js';
 import type { Replay } from '../broker/broker.js';
 import { createUpdateId } from '../event-id.js';
 import { clientAddress } from '../http/client-address.js';
+import { HttpError } from '../http/http-error.js';
 import type { RequestTarget } from '../http/request-target.js';
 import type { HubContext } from '../hub-context.js';
 import { parseSubscribeRequest, toHeaderBytes } from '../protocol/draft-07.js';
@@ -64,6 +65,12 @@ export async function handleSubscribe(
     if (request.destroyed || response.destroyed || subscriber.closed) {
       context.unregister(subscriber);
       return;
+    }
+    // Shutdown began while the replay was read: do not open a stream it would miss.
+    if (context.closing) {
+      throw new HttpError(503, 'the hub is shutting down; reconnect in a moment', {
+        'Retry-After': '1',
+      });
     }
 
     // Per-request headers go on the response itself, so every stream shares one options
