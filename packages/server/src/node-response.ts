@@ -6,6 +6,8 @@ import type { SinkListener } from './sink.js';
 import { type HttpVersion, sseHeaders } from './sse-headers.js';
 import type { StreamConfig } from './stream-config.js';
 
+const EMPTY_CHUNK = new Uint8Array(0);
+
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 
@@ -56,7 +58,10 @@ export function openNodeResponse(
   const sink = new NodeSink(res as unknown as NodeWritable, listener, compressor, flags, gone);
   if (!gone) {
     if (config.retryChunk !== undefined) sink.write(config.retryChunk);
-    else (res as ServerResponse).flushHeaders(); // both kinds have it (the http2 types omit it)
+    // Not flushHeaders(): it sends the head as UTF-8, so a header value holding bytes above
+    // 0x7F (an echoed non-ASCII Last-Event-ID) would arrive double-encoded. An empty write
+    // sends the head as latin1, byte for byte, like every other write.
+    else (res as ServerResponse).write(EMPTY_CHUNK);
   }
   return sink;
 }

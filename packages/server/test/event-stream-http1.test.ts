@@ -112,12 +112,31 @@ describe('EventStream on node:http (HTTP/1.1)', () => {
     client.close();
   });
 
+  it('sends header values byte for byte (a UTF-8 id echoed in a header arrives intact)', async () => {
+    const opened = nextStream({
+      headers: { 'x-resumed-from': Buffer.from('événement-7', 'utf8').toString('latin1') },
+    });
+    const client = await connectHttp1(base);
+    await opened;
+    const raw = client.headers['x-resumed-from'];
+    expect(Buffer.from(String(raw), 'latin1').toString('utf8')).toBe('événement-7');
+    client.close();
+  });
+
   it('reads Last-Event-ID from the header, else from the query parameter', async () => {
     let opened = nextStream();
     let client = await connectHttp1(`${base}/?lastEventId=from-query`, {
       'last-event-id': 'from-header',
     });
     expect((await opened).stream.lastEventId).toBe('from-header');
+    client.close();
+
+    // EventSource sends the id UTF-8 encoded; node:http hands the header over byte by byte.
+    opened = nextStream();
+    client = await connectHttp1(base, {
+      'last-event-id': Buffer.from('événement-7', 'utf8').toString('latin1'),
+    });
+    expect((await opened).stream.lastEventId).toBe('événement-7');
     client.close();
 
     opened = nextStream();
@@ -208,7 +227,8 @@ describe('EventStream on node:http (HTTP/1.1)', () => {
     handler = (req, res) => {
       const write = res.write.bind(res) as (chunk: Uint8Array) => boolean;
       (res as unknown as { write: (chunk: Uint8Array) => boolean }).write = (chunk) => {
-        writes.push(chunk.byteLength);
+        // The empty write that sends the head carries no event.
+        if (chunk.byteLength > 0) writes.push(chunk.byteLength);
         return write(chunk);
       };
       opened.resolve(EventStream.fromNode(req, res));
