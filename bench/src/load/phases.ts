@@ -126,12 +126,16 @@ async function measureRate(
   rate: number,
   options: RampOptions,
 ): Promise<RampStep> {
-  const publishing = system.publish(rate, options.warmupMs + options.windowMs);
+  // A publisher that fails (a hub refusing publishes) fails the step, not the benchmark.
+  const publishing = system.publish(rate, options.warmupMs + options.windowMs).then(
+    () => undefined,
+    (error: Error) => error.message,
+  );
   await sleep(options.warmupMs);
   await fleet.measureStart();
   await sleep(options.windowMs);
   const window = await fleet.measureStop();
-  await publishing;
+  const publishFailure = await publishing;
   const publishedAt = nowMicros();
   // Also lets an overloaded step work off its backlog before the next step starts.
   const idle = await fleet.idle(300, 30_000);
@@ -141,7 +145,9 @@ async function measureRate(
   const p50Ms = window.latency.percentile(0.5) / 1000;
   const p99Ms = window.latency.percentile(0.99) / 1000;
   let reason: string | undefined;
-  if (window.droppedByServer > 0) reason = `server closed ${window.droppedByServer} connections`;
+  if (publishFailure !== undefined) reason = publishFailure;
+  else if (window.droppedByServer > 0)
+    reason = `server closed ${window.droppedByServer} connections`;
   else if (deliveredRatio < options.minDeliveredRatio) {
     reason = `delivered ${(deliveredRatio * 100).toFixed(1)}% of ${expected}/s`;
   } else if (!(p99Ms <= options.maxP99Ms)) reason = `p99 ${p99Ms.toFixed(1)} ms`;

@@ -40,8 +40,17 @@ export function markdownTable(header: string[], rows: string[][]): string {
   ].join('\n');
 }
 
+export interface MachineInfo {
+  node: string;
+  platform: string;
+  cpus: number;
+  cpuModel: string;
+  memoryBytes: number;
+  loadAverageAtStart: number[];
+}
+
 /** What the numbers were measured on, for the results file. */
-export function machineInfo(): Record<string, unknown> {
+export function machineInfo(): MachineInfo {
   return {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,

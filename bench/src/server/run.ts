@@ -263,7 +263,7 @@ const markdown = [
   '',
   `\`${command}\` — ${new Date(started).toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
   '',
-  `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, load average at start ${(machine.loadAverageAtStart as number[]).map((v) => v.toFixed(2)).join(' ')} (shared with other work: expect noise).`,
+  `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, load average at start ${machine.loadAverageAtStart.map((v) => v.toFixed(2)).join(' ')} (shared with other work: expect noise).`,
   '',
   table,
   '',

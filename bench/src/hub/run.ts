@@ -1,0 +1,375 @@
+/**
+ * `npm run bench:hub`: the Tidings hub (`tidings serve`, memory transport) against nchan
+ * (the nginx module, one worker) in the same run, each fed by a publisher process over HTTP
+ * and read by separate load processes.
+ *
+ * Per system and run: deliveries per second at the highest publish rate it keeps up with
+ * (1000 subscribers), publish-to-receive latency at 100 updates/s to 1000 subscribers, RSS
+ * per idle connection with 10 000 connections, and ~18 000 connections (90% of `ulimit -n`)
+ * held at once while one broadcast reaches every one of them. Medians, spreads and ratios
+ * go to bench/results/hub.{json,md}.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setLoadExecArgv } from '../load/fleet.js';
+import {
+  type BroadcastResult,
+  DEFAULT_RAMP,
+  holdAndBroadcast,
+  type LatencyResult,
+  type MemoryResult,
+  measureIdleMemory,
+  measureLatency,
+  type RampResult,
+  rampThroughput,
+} from '../load/phases.js';
+import {
+  formatBytes,
+  formatCount,
+  formatMs,
+  formatPercent,
+  formatRatio,
+  machineInfo,
+  markdownTable,
+} from '../load/report.js';
+import { type Spread, spread } from '../load/stats.js';
+import type { StartSystem } from '../load/system-under-test.js';
+import { startHub } from './hub-process.js';
+import { findNginx, nchanAvailable, startNchan } from './nchan-process.js';
+
+const USAGE = `usage: node bench/dist/hub/run.js [options]
+
+  --runs N               runs of every measurement; medians are reported (default 3)
+  --systems a,b          among hub, nchan (default: both)
+  --subscribers N        subscribers for the throughput and latency phases (default 1000)
+  --idle-connections N   connections for the memory phase (default 10000)
+  --hold N               connections held for the broadcast phase (default: 90% of ulimit -n)
+  --latency-rate N       updates/s for the latency phase (default 100)
+  --phases list          among ramp, latency, memory, hold (default: all)
+  --profile DIR          run the hub and the load processes with --cpu-prof into DIR
+  --quick                one run, shorter windows (a smoke test, not a result)
+  --no-write             print only; leave bench/results alone`;
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    systems: { type: 'string', default: 'hub,nchan' },
+    subscribers: { type: 'string', default: '1000' },
+    'idle-connections': { type: 'string', default: '10000' },
+    hold: { type: 'string' },
+    'latency-rate': { type: 'string', default: '100' },
+    phases: { type: 'string', default: 'ramp,latency,memory,hold' },
+    profile: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const openFilesLimit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
+const runs = values.quick ? 1 : positive(values.runs, 'runs');
+const subscribers = positive(values.subscribers, 'subscribers');
+const idleConnections = positive(values['idle-connections'], 'idle-connections');
+const latencyRate = positive(values['latency-rate'], 'latency-rate');
+// The server under test needs one descriptor per connection plus a few of its own.
+const hold =
+  values.hold === undefined ? Math.floor(openFilesLimit * 0.9) : positive(values.hold, 'hold');
+// A load process holds at most this many, well inside its own limit.
+const holdProcesses = Math.max(1, Math.ceil(hold / 8000));
+const phases = new Set(values.phases.split(','));
+const profileArgv =
+  values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
+setLoadExecArgv(profileArgv);
+
+const nginx = findNginx();
+const nchanProblem = nchanAvailable(nginx);
+const SYSTEMS: Record<string, { label: string; start: StartSystem } | undefined> = {
+  hub: { label: '@tidings/hub', start: () => startHub([], profileArgv) },
+  nchan:
+    nchanProblem === undefined
+      ? { label: 'nchan (nginx, 1 worker)', start: () => startNchan(nginx!) }
+      : undefined,
+};
+const systems = values.systems.split(',').filter((name) => {
+  if (!(name in SYSTEMS)) {
+    console.error(`unknown system "${name}"\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (SYSTEMS[name] === undefined) {
+    console.error(`skipping nchan: ${nchanProblem}`);
+    return false;
+  }
+  return true;
+});
+
+const ramp = {
+  ...DEFAULT_RAMP,
+  subscribers,
+  ...(values.quick ? { windowMs: 1_500, warmupMs: 500, refine: 1 } : {}),
+};
+const latencyWindow = values.quick
+  ? { warmupMs: 500, windowMs: 2_000 }
+  : { warmupMs: 1_000, windowMs: 5_000 };
+
+interface RunResult {
+  throughput?: RampResult;
+  latency?: LatencyResult;
+  memory?: MemoryResult;
+  broadcast?: BroadcastResult;
+}
+
+const results = new Map<string, RunResult[]>(systems.map((name) => [name, []]));
+const machine = { ...machineInfo(), openFilesLimit };
+const command = `node bench/dist/hub/run.js ${process.argv.slice(2).join(' ')}`.trim();
+const started = Date.now();
+
+console.log(
+  `bench:hub: ${systems.map((s) => SYSTEMS[s]!.label).join(' vs ')}; ${runs} run(s), ` +
+    `${subscribers} subscribers, ${idleConnections} idle connections, ${hold} held ` +
+    `(ulimit -n ${openFilesLimit}, ${holdProcesses} load processes)`,
+);
+for (let run = 0; run < runs; run++) {
+  const order = systems.map((_, i) => systems[(i + run) % systems.length]!);
+  for (const name of order) {
+    const { label, start } = SYSTEMS[name]!;
+    const result: RunResult = {};
+    if (phases.has('ramp')) result.throughput = await rampThroughput(start, ramp);
+    if (phases.has('latency')) {
+      result.latency = await measureLatency(start, {
+        subscribers,
+        rate: latencyRate,
+        ...latencyWindow,
+        loadProcesses: 1,
+      });
+    }
+    if (phases.has('memory')) {
+      result.memory = await measureIdleMemory(start, {
+        connections: idleConnections,
+        loadProcesses: Math.max(1, Math.ceil(idleConnections / 8000)),
+        settleMs: values.quick ? 500 : 1_500,
+      });
+    }
+    if (phases.has('hold')) {
+      result.broadcast = await holdAndBroadcast(start, {
+        connections: hold,
+        loadProcesses: holdProcesses,
+        timeoutMs: 60_000,
+      });
+    }
+    results.get(name)!.push(result);
+    const best = result.throughput?.best;
+    console.log(
+      `  run ${run + 1}/${runs} ${label.padEnd(24)} ` +
+        `${formatCount(best?.deliveriesPerSecond ?? Number.NaN).padStart(6)} deliveries/s (at ${best?.rate ?? '—'}/s)  ` +
+        `p50 ${formatMs(result.latency?.p50Ms ?? Number.NaN)} p99 ${formatMs(result.latency?.p99Ms ?? Number.NaN)}  ` +
+        `${formatBytes(result.memory?.bytesPerConnection ?? Number.NaN)}/connection  ` +
+        (result.broadcast
+          ? `${result.broadcast.reached}/${result.broadcast.opened} of ${hold} reached in ${formatMs(result.broadcast.elapsedMs)}`
+          : ''),
+    );
+  }
+}
+
+interface Summary {
+  system: string;
+  deliveriesPerSecond: Spread;
+  bestRate: Spread;
+  p50Ms: Spread;
+  p99Ms: Spread;
+  bytesPerConnection: Spread;
+  held: Spread;
+  reached: Spread;
+  broadcastMs: Spread;
+  loadCpuAtBest: number;
+}
+
+const summaries = new Map<string, Summary>();
+for (const [name, list] of results) {
+  summaries.set(name, {
+    system: SYSTEMS[name]!.label,
+    deliveriesPerSecond: spread(
+      list.map((r) => r.throughput?.best?.deliveriesPerSecond ?? Number.NaN),
+    ),
+    bestRate: spread(list.map((r) => r.throughput?.best?.rate ?? Number.NaN)),
+    p50Ms: spread(list.map((r) => r.latency?.p50Ms ?? Number.NaN)),
+    p99Ms: spread(list.map((r) => r.latency?.p99Ms ?? Number.NaN)),
+    bytesPerConnection: spread(list.map((r) => r.memory?.bytesPerConnection ?? Number.NaN)),
+    held: spread(list.map((r) => r.broadcast?.opened ?? Number.NaN)),
+    reached: spread(list.map((r) => r.broadcast?.reached ?? Number.NaN)),
+    broadcastMs: spread(list.map((r) => r.broadcast?.elapsedMs ?? Number.NaN)),
+    loadCpuAtBest: Math.max(0, ...list.map((r) => r.throughput?.best?.loadCpu ?? 0)),
+  });
+}
+
+const hub = summaries.get('hub');
+const nchan = summaries.get('nchan');
+const ratios =
+  hub && nchan
+    ? {
+        deliveries: hub.deliveriesPerSecond.median / nchan.deliveriesPerSecond.median,
+        p99: nchan.p99Ms.median / hub.p99Ms.median,
+        memory: nchan.bytesPerConnection.median / hub.bytesPerConnection.median,
+        broadcast: nchan.broadcastMs.median / hub.broadcastMs.median,
+      }
+    : undefined;
+const targets =
+  hub === undefined
+    ? []
+    : [
+        check('deliveries/s ≥ 2× nchan', ratios?.deliveries, (v) => v >= 2, formatRatio),
+        check(
+          `p99 at ${latencyRate}/s × ${subscribers} no worse than nchan's`,
+          nchan === undefined ? undefined : hub.p99Ms.median - nchan.p99Ms.median,
+          (v) => v <= 0,
+          (v) => `${formatMs(hub.p99Ms.median)} vs ${formatMs(hub.p99Ms.median - v)}`,
+        ),
+        check(
+          '≤ 4 KB per idle connection',
+          hub.bytesPerConnection.median,
+          (v) => v <= 4096,
+          formatBytes,
+        ),
+        check(
+          `every one of ${hold} held connections reached by the broadcast`,
+          Number.isFinite(hub.reached.min) ? hub.reached.min : undefined,
+          (v) => v === hold,
+          (v) => `${formatCount(v)} of ${formatCount(hold)} (worst run)`,
+        ),
+      ];
+
+const table = markdownTable(
+  [
+    'system',
+    `deliveries/s (${subscribers} subscribers)`,
+    'at updates/s',
+    `p50 @ ${latencyRate}/s`,
+    `p99 @ ${latencyRate}/s`,
+    `RSS / idle connection (${idleConnections / 1000}k)`,
+    `broadcast to ${formatCount(hold)} held`,
+  ],
+  [...summaries.values()].map((s) => [
+    s.system,
+    `${formatCount(s.deliveriesPerSecond.median)} (${formatPercent(s.deliveriesPerSecond.relativeRange)})`,
+    formatCount(s.bestRate.median),
+    formatMs(s.p50Ms.median),
+    `${formatMs(s.p99Ms.median)} (${formatMs(s.p99Ms.min)}–${formatMs(s.p99Ms.max)})`,
+    `${formatBytes(s.bytesPerConnection.median)} (${formatPercent(s.bytesPerConnection.relativeRange)})`,
+    Number.isFinite(s.broadcastMs.median)
+      ? `${formatCount(s.reached.min)}/${formatCount(s.held.min)} reached, ${formatMs(s.broadcastMs.median)}`
+      : '—',
+  ]),
+);
+const ratioTable =
+  ratios === undefined
+    ? ''
+    : markdownTable(
+        [
+          '@tidings/hub vs nchan',
+          'deliveries/s',
+          'p99 latency',
+          'memory per connection',
+          'broadcast to all held',
+        ],
+        [
+          [
+            'ratio',
+            `${formatRatio(ratios.deliveries)} as many`,
+            `${formatRatio(ratios.p99)} lower`,
+            `${formatRatio(ratios.memory)} less`,
+            `${formatRatio(ratios.broadcast)} faster`,
+          ],
+        ],
+      );
+const targetLines = targets.map((t) => `- ${t.met ? '✅' : '❌'} ${t.name}: ${t.value}`);
+const clientBound = [...summaries.values()].filter((s) => s.loadCpuAtBest > 0.9);
+const notes = [
+  `Medians of ${runs} run(s); in brackets ± half the range between runs relative to the median, or the p99 range.`,
+  "Publishing: a separate process POSTs each update over keep-alive HTTP (form `topic`+`data` to the hub, the raw body to nchan's publisher location), stamped with the time it was due; latency includes the publish request.",
+  'Deliveries/s: the publish rate grows ×1.5 per step (then bisects) until fewer than 95% of the expected deliveries arrive in a 2.5 s window, p99 exceeds 250 ms, the last deliveries arrive more than 250 ms after publishing stopped, or a publish fails.',
+  `Broadcast: ${hold} connections (90% of ulimit -n ${openFilesLimit}) from ${holdProcesses} load processes over 127.0.0.x source addresses; the time is from sending the publish request to the last connection receiving the event.`,
+  'Memory: RSS of the hub process (after a full GC) and of the nginx worker, with the connections open minus before.',
+  ...(clientBound.length > 0
+    ? [
+        `The load client ran at over 90% of a core at the best step for ${clientBound.map((s) => s.system).join(', ')}: there the figure is a lower bound set by the client.`,
+      ]
+    : []),
+];
+
+const markdown = [
+  '# bench:hub',
+  '',
+  `\`${command}\` — ${new Date(started).toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  '',
+  `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ulimit -n ${openFilesLimit}, load average at start ${machine.loadAverageAtStart.map((v) => v.toFixed(2)).join(' ')} (shared with other work: expect noise).`,
+  '',
+  table,
+  '',
+  ratioTable,
+  '',
+  ...(targetLines.length > 0 ? ['Targets:', '', ...targetLines, ''] : []),
+  ...notes.map((n) => `- ${n}`),
+  '',
+].join('\n');
+
+console.log(`\n${markdown}`);
+
+if (!values['no-write'] && !values.quick) {
+  const dir = fileURLToPath(new URL('../../results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    `${dir}hub.json`,
+    `${JSON.stringify(
+      {
+        benchmark: 'hub',
+        command,
+        date: new Date(started).toISOString(),
+        durationSeconds: (Date.now() - started) / 1000,
+        machine,
+        options: {
+          runs,
+          subscribers,
+          idleConnections,
+          hold,
+          latencyRate,
+          ramp,
+          latencyWindow,
+          phases: [...phases],
+        },
+        summary: Object.fromEntries(summaries),
+        ratios,
+        targets,
+        runs: Object.fromEntries(results),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  writeFileSync(`${dir}hub.md`, markdown);
+  console.log(`wrote ${dir}hub.json and hub.md`);
+}
+
+function check(
+  name: string,
+  value: number | undefined,
+  ok: (v: number) => boolean,
+  format: (v: number) => string,
+): { name: string; value: string; met: boolean } {
+  if (value === undefined || !Number.isFinite(value))
+    return { name, value: 'not measured', met: false };
+  return { name, value: format(value), met: ok(value) };
+}
+
+function positive(raw: string, name: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    console.error(`--${name} must be a positive integer, got "${raw}"`);
+    process.exit(2);
+  }
+  return value;
+}

@@ -1,0 +1,156 @@
+/**
+ * One row of the protocol benchmark: what is measured, how it is measured, and the target it
+ * must meet. Each row runs in a child process of its own, so the JIT state one row leaves behind
+ * (say, a parser tuned for bytes) cannot help or hurt the next one.
+ */
+import { encodeEvent, encodeEventBytes } from '@tidings/protocol';
+import { type Chunks, type Contender, ours, peer, type Tally } from './contenders.js';
+import { buildCorpora, type Corpus } from './corpora.js';
+import { buildMessages, templateEvent } from './encoder-messages.js';
+import { type Comparison, compare, type MeasureOptions } from './measure.js';
+
+export type RowSpec =
+  | { kind: 'parser'; corpus: Corpus['key']; input: 'strings' | 'bytes'; chunkSize: number }
+  | { kind: 'encoder'; output: 'strings' | 'bytes' };
+
+export interface RowResult {
+  spec: RowSpec;
+  label: string;
+  peer: string;
+  /** The least ratio the row must reach, or undefined when it has no target. */
+  target: number | undefined;
+  comparison: Comparison;
+}
+
+export const PARSER_CHUNK_SIZES = [16 * 1024, 64];
+
+export function allRows(): RowSpec[] {
+  const rows: RowSpec[] = [];
+  for (const corpus of ['a', 'b', 'c'] as const) {
+    for (const chunkSize of PARSER_CHUNK_SIZES) {
+      for (const input of ['strings', 'bytes'] as const) {
+        rows.push({ kind: 'parser', corpus, input, chunkSize });
+      }
+    }
+  }
+  rows.push({ kind: 'encoder', output: 'strings' }, { kind: 'encoder', output: 'bytes' });
+  return rows;
+}
+
+/**
+ * The targets of the issue: never slower than eventsource-parser, at least 1.5× wherever the
+ * network trickles in 64-byte chunks, at least 3× on CRLF streams with comments at both sizes.
+ */
+export function targetOf(spec: RowSpec): number | undefined {
+  if (spec.kind === 'encoder') return undefined;
+  let target = 1;
+  if (spec.chunkSize === 64) target = 1.5;
+  if (spec.corpus === 'c') target = 3;
+  return target;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function chunkBytes(bytes: Uint8Array, size: number): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.slice(i, i + size));
+  return chunks;
+}
+
+/**
+ * Cuts the text every `size` UTF-16 code units. Each chunk is decoded from its own bytes, so it
+ * is a flat string of its own, as a network read gives, not a view into the whole corpus.
+ */
+function chunkText(text: string, size: number): string[] {
+  const chunks: string[] = [];
+  for (let i = 0; i < text.length; i += size) {
+    chunks.push(decoder.decode(encoder.encode(text.slice(i, i + size))));
+  }
+  return chunks;
+}
+
+function sameTally(a: Tally, b: Tally): boolean {
+  return (
+    a.events === b.events &&
+    a.dataChars === b.dataChars &&
+    a.sample === b.sample &&
+    a.retries === b.retries &&
+    a.comments === b.comments
+  );
+}
+
+function measureParser(
+  spec: Extract<RowSpec, { kind: 'parser' }>,
+  options: MeasureOptions,
+): RowResult {
+  const corpus = buildCorpora().find((c) => c.key === spec.corpus)!;
+  const bytes = encoder.encode(corpus.text);
+  const chunks: Chunks =
+    spec.input === 'bytes'
+      ? chunkBytes(bytes, spec.chunkSize)
+      : chunkText(corpus.text, spec.chunkSize);
+  const run = (contender: Contender) => () => contender(chunks);
+  const ourTally = ours(chunks);
+  const peerTally = peer(chunks);
+  if (!sameTally(ourTally, peerTally) || ourTally.events === 0) {
+    throw new Error(
+      `corpus ${spec.corpus}: the parsers disagree (${JSON.stringify(ourTally)} vs ${JSON.stringify(peerTally)})`,
+    );
+  }
+  const size = spec.chunkSize >= 1024 ? `${spec.chunkSize / 1024} KiB` : `${spec.chunkSize} B`;
+  return {
+    spec,
+    label: `(${corpus.key}) ${corpus.title}, ${spec.input}, ${size} chunks`,
+    peer: 'eventsource-parser 3',
+    target: targetOf(spec),
+    comparison: compare(run(ours), run(peer), bytes.length, options),
+  };
+}
+
+function measureEncoder(
+  spec: Extract<RowSpec, { kind: 'encoder' }>,
+  options: MeasureOptions,
+): RowResult {
+  const messages = buildMessages(20_000);
+  const wire = messages.map(encodeEvent).join('');
+  if (wire !== messages.map(templateEvent).join('')) {
+    throw new Error('encodeEvent and the template disagree on the benchmark messages');
+  }
+  const outputBytes = encoder.encode(wire).length;
+  let sink = 0;
+  const comparison =
+    spec.output === 'strings'
+      ? compare(
+          () => {
+            for (const m of messages) sink += encodeEvent(m).length;
+          },
+          () => {
+            for (const m of messages) sink += templateEvent(m).length;
+          },
+          outputBytes,
+          options,
+        )
+      : compare(
+          () => {
+            for (const m of messages) sink += encodeEventBytes(m).length;
+          },
+          () => {
+            for (const m of messages) sink += encoder.encode(templateEvent(m)).length;
+          },
+          outputBytes,
+          options,
+        );
+  if (sink === 0) throw new Error('the encoder produced nothing');
+  return {
+    spec,
+    label: `encoder, ${spec.output === 'strings' ? 'encodeEvent' : 'encodeEventBytes'} (MB/s of output)`,
+    peer: spec.output === 'strings' ? 'template string' : 'TextEncoder(template string)',
+    target: undefined,
+    comparison,
+  };
+}
+
+export function measureRow(spec: RowSpec, options: MeasureOptions): RowResult {
+  return spec.kind === 'parser' ? measureParser(spec, options) : measureEncoder(spec, options);
+}

@@ -1,0 +1,136 @@
+/**
+ * `npm run bench:protocol`: @tidings/protocol against eventsource-parser 3 on three corpora, as
+ * strings and as bytes, in 16 KiB and 64-byte chunks; and the encoder against a plain template
+ * string. Prints a table and writes bench/results/protocol.json and protocol.md.
+ *
+ *   node bench/dist/protocol/run.js [--rounds N] [--min-run-ms N] [--only a,c]
+ *
+ * Each row runs in a child process of its own (see rows.ts); inside it, both contenders run
+ * interleaved and the medians are reported.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { MeasureOptions } from './measure.js';
+import { allRows, measureRow, type RowResult, type RowSpec } from './rows.js';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '7' },
+    'min-run-ms': { type: 'string', default: '150' },
+    only: { type: 'string' },
+    row: { type: 'string' },
+  },
+});
+
+const options: MeasureOptions = {
+  rounds: Number(values.rounds),
+  minRunMs: Number(values['min-run-ms']),
+  warmupMs: 400,
+};
+
+if (values.row !== undefined) {
+  // Child: measure one row and hand the result back on stdout.
+  const result = measureRow(JSON.parse(values.row) as RowSpec, options);
+  process.stdout.write(JSON.stringify(result));
+} else {
+  main();
+}
+
+function fmt(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+function verdict(result: RowResult): string {
+  if (result.target === undefined) return '';
+  return `${result.comparison.ratio >= result.target ? 'met' : 'MISSED'} (≥${result.target}×)`;
+}
+
+function main(): void {
+  const only = values.only?.split(',');
+  const rows = allRows().filter(
+    (spec) =>
+      only === undefined ||
+      (spec.kind === 'parser' ? only.includes(spec.corpus) : only.includes('encoder')),
+  );
+  const script = fileURLToPath(import.meta.url);
+  const startLoad = loadavg()[0]!;
+  console.log(
+    `@tidings/protocol vs eventsource-parser 3 — node ${process.version}, ${cpus().length} cores, ` +
+      `${options.rounds} interleaved rounds per row, medians (load average ${startLoad.toFixed(1)})\n`,
+  );
+  const header = ['row', 'ours MB/s', 'peer MB/s', 'ratio', 'target'];
+  const widths = [64, 10, 10, 7, 16];
+  const printRow = (cells: string[]) =>
+    console.log(
+      cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' '),
+    );
+  printRow(header);
+  const results: RowResult[] = [];
+  for (const spec of rows) {
+    const output = execFileSync(
+      process.execPath,
+      [
+        script,
+        '--row',
+        JSON.stringify(spec),
+        '--rounds',
+        String(options.rounds),
+        '--min-run-ms',
+        String(options.minRunMs),
+      ],
+      { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const result = JSON.parse(output) as RowResult;
+    results.push(result);
+    const { comparison } = result;
+    printRow([
+      `${result.label} vs ${result.peer}`.slice(0, widths[0]),
+      fmt(comparison.ours.mbPerSecond),
+      fmt(comparison.theirs.mbPerSecond),
+      `${comparison.ratio.toFixed(2)}×`,
+      verdict(result),
+    ]);
+  }
+  const missed = results.filter((r) => r.target !== undefined && r.comparison.ratio < r.target);
+  console.log(
+    missed.length === 0
+      ? '\nAll targets met.'
+      : `\n${missed.length} target(s) missed: ${missed.map((r) => r.label).join('; ')}`,
+  );
+  writeResults(results, startLoad);
+}
+
+function writeResults(results: RowResult[], startLoad: number): void {
+  const dir = fileURLToPath(new URL('../../results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    loadAverageAtStart: startLoad,
+    rounds: options.rounds,
+    minRunMs: options.minRunMs,
+    unit: 'MB/s = 10^6 bytes of UTF-8 input (output for the encoder) per second; medians of interleaved rounds; ratio = median of per-round ratios',
+  };
+  writeFileSync(`${dir}protocol.json`, `${JSON.stringify({ ...meta, results }, null, 2)}\n`);
+  const lines = [
+    '# @tidings/protocol benchmark',
+    '',
+    `\`npm run bench:protocol\` — ${meta.date.slice(0, 10)}, node ${meta.node}, ${meta.cores} × ${meta.cpu}, load average ${startLoad.toFixed(1)} at start.`,
+    `Medians of ${meta.rounds} interleaved rounds; the ratio is the median of the per-round ratios.`,
+    '',
+    '| row | peer | ours MB/s | peer MB/s | ratio | target |',
+    '| --- | --- | ---: | ---: | ---: | --- |',
+    ...results.map(
+      (r) =>
+        `| ${r.label} | ${r.peer} | ${fmt(r.comparison.ours.mbPerSecond)} | ${fmt(r.comparison.theirs.mbPerSecond)} | ${r.comparison.ratio.toFixed(2)}× | ${verdict(r)} |`,
+    ),
+    '',
+  ];
+  writeFileSync(`${dir}protocol.md`, lines.join('\n'));
+  console.log(`Results: ${dir}protocol.json, ${dir}protocol.md`);
+}
