@@ -1,5 +1,6 @@
-import { ParseError } from './errors.js';
+import { ParseError, type ParseErrorCode } from './errors.js';
 import type { ServerSentEvent } from './types.js';
+import { createUtf8StreamDecoder, type Utf8StreamDecoder } from './utf8-decoder.js';
 
 // Char codes compared in the hot path: comparing numbers avoids allocating one-char strings.
 const LF = 10;
@@ -9,6 +10,19 @@ const COLON = 58;
 const BOM = 0xfeff;
 const DIGIT_0 = 48;
 const DIGIT_9 = 57;
+// The letters of the four field names.
+const A = 97;
+const D = 100;
+const E = 101;
+const I = 105;
+const N = 110;
+const R = 114;
+const T = 116;
+const V = 118;
+const Y = 121;
+
+/** Up to this many digits, a retry value is summed up exactly without `parseInt`. */
+const EXACT_RETRY_DIGITS = 15;
 
 /** Default cap on one line, in UTF-16 code units (8 Mi): room for a large base64 payload. */
 export const DEFAULT_MAX_LINE_LENGTH = 8 * 1024 * 1024;
@@ -39,14 +53,16 @@ export interface EventStreamParser {
   /**
    * Parses the next piece of the stream. Bytes are decoded as UTF-8 (always, whatever the
    * Content-Type says), with multi-byte characters split across chunks handled and invalid
-   * bytes turned into U+FFFD. Feed one kind per stream: strings or bytes.
-   * Never throws because of the input; only a callback's own exception propagates.
+   * bytes turned into U+FFFD. Strings and bytes may be mixed; a character left incomplete by
+   * the bytes before a string decodes to U+FFFD.
+   * Never throws because of the input; only a callback's own exception propagates (the rest
+   * of that chunk is then not parsed).
    */
   feed(chunk: string | Uint8Array): void;
   /**
    * Ends the current stream: an unterminated line and an event without its blank line are
    * discarded, as the spec says. The committed last event ID is kept, so the same parser can
-   * read the stream of the next reconnection.
+   * read the stream of the next reconnection (which may start with its own BOM).
    */
   end(): void;
   /** The last event ID committed by a dispatched block (an id-only block commits too). */
@@ -78,26 +94,26 @@ export function createParser(
   let idBuffer = lastEventId;
   let typeBuffer = '';
   // The data buffer is kept as lines joined with LF, so the spec's "remove the trailing LF"
-  // step costs nothing; `dataLines` tells "no data field" apart from "empty data".
+  // step costs nothing; `hasData` tells "no data field" apart from "empty data".
   let data = '';
-  let dataLines = 0;
+  let hasData = false;
   // Set when a limit was hit inside this block: skip everything up to the next blank line.
   let discardEvent = false;
 
-  // The part of a line that arrived without its terminator, carried to the next chunk.
+  // The start of a line that arrived without its terminator, carried to the next chunk.
   let pending = '';
   // The carried line went over the limit: drop input up to the next line terminator.
   let discardLine = false;
-  // The previous chunk ended in CR: a LF at the start of the next chunk belongs to it.
+  // The previous chunk ended in CR: an LF at the start of the next chunk belongs to it.
   let skipLeadingLf = false;
   // No character of this stream has been seen yet, so a BOM may still come.
   let atStreamStart = true;
-  let decoder: TextDecoder | undefined;
+  let decoder: Utf8StreamDecoder | undefined;
 
-  function reportLimit(code: 'line-too-long' | 'event-too-large', limit: number): void {
+  function reportLimit(code: ParseErrorCode, limit: number): void {
     discardEvent = true;
     data = '';
-    dataLines = 0;
+    hasData = false;
     onError?.(new ParseError(code, limit));
   }
 
@@ -112,159 +128,248 @@ export function createParser(
     // "Set the last event ID string of the event source to the value of the last event ID
     // buffer" happens before the empty-data check: an id-only block updates the id.
     lastEventId = idBuffer;
-    if (dataLines === 0) {
+    if (!hasData) {
       // "If the data buffer is an empty string, set the data buffer and the event type buffer
       // to the empty string and return."
       typeBuffer = '';
       return;
     }
-    const event: ServerSentEvent = { type: typeBuffer || 'message', data, lastEventId };
+    // "Initialize event's type attribute to "message" [...] If the event type buffer has a
+    // value other than the empty string, change the type of the newly created event to equal
+    // the value of the event type buffer."
+    const event: ServerSentEvent = {
+      type: typeBuffer === '' ? 'message' : typeBuffer,
+      data,
+      lastEventId,
+    };
     data = '';
-    dataLines = 0;
+    hasData = false;
     typeBuffer = '';
-    onEvent?.(event);
+    if (onEvent !== undefined) onEvent(event);
   }
 
-  /** One complete line: `s` from `start` (inclusive) to `end` (exclusive). */
-  function processLine(s: string, start: number, end: number): void {
-    // "If the line is empty (a blank line): Dispatch the event."
-    if (start === end) {
-      dispatch();
-      return;
-    }
+  /**
+   * One complete, non-empty line: `text` from `start` to `end` (exclusive). `text[end]` is the
+   * line's terminator or past the end of `text`, so peeking one character past a field name
+   * or a colon can never read a character of the next line.
+   */
+  function processLine(text: string, start: number, end: number): void {
     if (discardEvent) return;
+    const first = text.charCodeAt(start);
 
-    // "If the line starts with a U+003A COLON character (:): Ignore the line." We hand it to
-    // onComment so servers' heartbeats and notes can be observed. s[end] is always CR, LF or
-    // past the string, so peeking one past the colon never reads the next line's text.
-    if (s.charCodeAt(start) === COLON) {
+    // "If the line starts with a U+003A COLON character (:): Ignore the line." It goes to
+    // onComment, so that heartbeats and notes from the server can be observed.
+    if (first === COLON) {
       if (onComment !== undefined) {
-        onComment(s.slice(s.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
+        onComment(text.slice(text.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
       }
       return;
     }
 
-    // "Collect the characters on the line before the first U+003A COLON character (:)".
-    // Field names are short, so a plain scan beats indexOf, which could run past `end`.
-    let colon = start;
-    while (colon < end && s.charCodeAt(colon) !== COLON) colon++;
-    // "If value starts with a U+0020 SPACE character, remove it from value." No colon means
-    // the whole line is the field name and the value is empty.
-    let valueStart = colon + 1;
-    if (colon === end) valueStart = end;
-    else if (s.charCodeAt(valueStart) === SPACE) valueStart++;
-
-    // Field names compare exactly: the length check plus startsWith rejects `Data`, `datas`.
-    switch (colon - start) {
-      case 4:
-        if (s.startsWith('data', start)) {
-          const value = s.slice(valueStart, end);
-          if (dataLines === 0) data = value;
-          else data = data + '\n' + value;
-          dataLines++;
-          if (data.length > maxEventSize) reportLimit('event-too-large', maxEventSize);
-        }
-        return;
-      case 5:
-        if (s.startsWith('event', start)) {
-          typeBuffer = s.slice(valueStart, end);
-        } else if (s.startsWith('retry', start)) {
-          // "If the field value consists of only ASCII digits, then interpret the field value
-          // as an integer in base ten": anything else, the empty value included, is ignored.
-          if (valueStart === end) return;
-          for (let i = valueStart; i < end; i++) {
-            const c = s.charCodeAt(i);
-            if (c < DIGIT_0 || c > DIGIT_9) return;
-          }
-          onRetry?.(Number.parseInt(s.slice(valueStart, end), 10));
-        }
-        return;
-      case 2:
-        if (s.startsWith('id', start)) {
-          const value = s.slice(valueStart, end);
-          // "If the field value does not contain U+0000 NULL, then set the last event ID
-          // buffer to the field value. Otherwise, ignore the field."
-          if (value.indexOf('\0') === -1) idBuffer = value;
-        }
-        return;
-      default:
+    // "Collect the characters on the line before the first U+003A COLON character (:), and
+    // let field be that string." Only four names mean anything and they compare exactly
+    // (`Data` is not `data`), so rather than searching for the colon, match one name's
+    // letters and then want a colon or the line end right after them. A comparison fails at
+    // the terminator, so none reads past the line.
+    let nameEnd: number;
+    if (first === D) {
+      if (text.charCodeAt(start + 1) !== A || text.charCodeAt(start + 2) !== T) return;
+      if (text.charCodeAt(start + 3) !== A) return;
+      nameEnd = start + 4;
+    } else if (first === E) {
+      if (text.charCodeAt(start + 1) !== V || text.charCodeAt(start + 2) !== E) return;
+      if (text.charCodeAt(start + 3) !== N || text.charCodeAt(start + 4) !== T) return;
+      nameEnd = start + 5;
+    } else if (first === I) {
+      if (text.charCodeAt(start + 1) !== D) return;
+      nameEnd = start + 2;
+    } else if (first === R) {
+      if (text.charCodeAt(start + 1) !== E || text.charCodeAt(start + 2) !== T) return;
+      if (text.charCodeAt(start + 3) !== R || text.charCodeAt(start + 4) !== Y) return;
+      nameEnd = start + 5;
+    } else {
       // "Otherwise: The field is ignored."
+      return;
+    }
+
+    // "Collect the characters on the line after the first U+003A COLON character (:), and
+    // let value be that string. If value starts with a U+0020 SPACE character, remove it from
+    // value." A line that is only the field name has the empty string as its value.
+    let valueStart = end;
+    if (nameEnd !== end) {
+      if (text.charCodeAt(nameEnd) !== COLON) return; // a longer name, like `datas` or `id `
+      valueStart = text.charCodeAt(nameEnd + 1) === SPACE ? nameEnd + 2 : nameEnd + 1;
+    }
+
+    switch (first) {
+      case D: {
+        // "Append the field value to the data buffer, then append a single U+000A LINE FEED
+        // (LF) character to the data buffer."
+        const value = text.slice(valueStart, end);
+        if (hasData) data = data + '\n' + value;
+        else {
+          data = value;
+          hasData = true;
+        }
+        if (data.length > maxEventSize) reportLimit('event-too-large', maxEventSize);
+        return;
+      }
+      case E:
+        // "Set the event type buffer to field value."
+        typeBuffer = text.slice(valueStart, end);
+        return;
+      case I: {
+        // "If the field value does not contain U+0000 NULL, then set the last event ID
+        // buffer to the field value. Otherwise, ignore the field."
+        const value = text.slice(valueStart, end);
+        if (value.indexOf('\0') === -1) idBuffer = value;
+        return;
+      }
+      default:
+        retry(text, valueStart, end);
     }
   }
 
-  function feedText(chunk: string): void {
-    const length = chunk.length;
+  /**
+   * "If the field value consists of only ASCII digits, then interpret the field value as an
+   * integer in base ten, and set the event stream's reconnection time to that integer.
+   * Otherwise, ignore the field." The empty value has no digits, so it is ignored too.
+   */
+  function retry(text: string, valueStart: number, end: number): void {
+    if (valueStart === end) return;
+    let milliseconds = 0;
+    for (let i = valueStart; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c < DIGIT_0 || c > DIGIT_9) return;
+      milliseconds = milliseconds * 10 + (c - DIGIT_0);
+    }
+    // Past 15 digits the running sum can round differently from a correctly rounded parse;
+    // such values are nonsense as delays, but they are still reported faithfully.
+    if (end - valueStart > EXACT_RETRY_DIGITS) {
+      milliseconds = Number.parseInt(text.slice(valueStart, end), 10);
+    }
+    onRetry?.(milliseconds);
+  }
+
+  /** A complete line, checked against the line limit first. An empty line dispatches. */
+  function line(text: string, start: number, end: number): void {
+    if (start === end) dispatch();
+    else if (end - start > maxLineLength) reportLimit('line-too-long', maxLineLength);
+    else processLine(text, start, end);
+  }
+
+  /** Keeps the unterminated rest of a chunk (from `start`) for the next one. */
+  function carry(text: string, start: number): void {
+    if (start >= text.length || discardLine) return;
+    pending = pending === '' ? text.slice(start) : pending + text.slice(start);
+    if (pending.length > maxLineLength) {
+      // Report it now rather than when the line ends: it may never end.
+      pending = '';
+      discardLine = true;
+      reportLimit('line-too-long', maxLineLength);
+    }
+  }
+
+  /**
+   * Where the next line starts after the CR at `cr`; -1 when that CR ends `text`. "A U+000D
+   * CARRIAGE RETURN U+000A LINE FEED (CRLF) character pair" is one terminator. The CR has ended
+   * its line at once: an event is not held back waiting for the next chunk. An LF right after
+   * it is swallowed, even if it only arrives with that chunk.
+   */
+  function afterCr(text: string, cr: number): number {
+    if (cr + 1 === text.length) {
+      skipLeadingLf = true;
+      return -1;
+    }
+    return text.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
+  }
+
+  /**
+   * A blank line right after a line ends most events: this dispatches it without a search.
+   * Returns where parsing goes on, as {@link afterCr} does.
+   */
+  function blankLineAt(text: string, pos: number): number {
+    const c = text.charCodeAt(pos);
+    if (c === LF) {
+      dispatch();
+      return pos + 1;
+    }
+    if (c !== CR) return pos;
+    dispatch();
+    return afterCr(text, pos);
+  }
+
+  function feedText(text: string): void {
+    const length = text.length;
     if (length === 0) return;
     let pos = 0;
     if (atStreamStart) {
       atStreamStart = false;
-      // Exactly one leading BOM is stripped; a second one is part of the first field name.
-      if (chunk.charCodeAt(0) === BOM) pos = 1;
+      // "One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present."
+      // A second one is part of the first field name, as browsers do.
+      if (text.charCodeAt(0) === BOM) pos = 1;
     }
     if (skipLeadingLf) {
       skipLeadingLf = false;
-      if (chunk.charCodeAt(pos) === LF) pos++;
+      if (text.charCodeAt(pos) === LF) pos++;
     }
 
-    // Positions of the next LF and CR at or after `pos`; `length` once none is left. Keeping
-    // both between lines means each terminator is searched for once per chunk, which is
-    // what keeps CRLF streams and streams without any CR as fast as LF-only ones.
-    let nextLf = -1;
-    let nextCr = -1;
-    while (pos < length) {
-      if (nextLf < pos) {
-        nextLf = chunk.indexOf('\n', pos);
-        if (nextLf === -1) nextLf = length;
-      }
-      if (nextCr < pos) {
-        nextCr = chunk.indexOf('\r', pos);
-        if (nextCr === -1) nextCr = length;
-      }
-      const end = nextLf < nextCr ? nextLf : nextCr;
+    // "Lines must be separated by either a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF)
+    // character pair, a single U+000A LINE FEED (LF) character not preceded by a U+000D
+    // CARRIAGE RETURN (CR) character, or a single U+000D CARRIAGE RETURN (CR) character not
+    // followed by a U+000A LINE FEED (LF) character."
+    //
+    // `lf` and `cr` are the next LF and CR at or after `pos`, or -1 when the chunk has no more.
+    // Each is searched for again only once a line has consumed it, so a chunk without any CR
+    // costs one search for CR in all, and every line of an LF stream one search for its LF.
+    let lf = text.indexOf('\n', pos);
+    let cr = text.indexOf('\r', pos);
 
-      if (end === length) {
-        // No terminator left: carry the rest to the next chunk.
-        if (discardLine) return;
-        pending =
-          pending === '' ? (pos === 0 ? chunk : chunk.slice(pos)) : pending + chunk.slice(pos);
-        if (pending.length > maxLineLength) {
-          pending = '';
-          discardLine = true;
-          reportLimit('line-too-long', maxLineLength);
-        }
+    if (pending !== '' || discardLine) {
+      const end = lf === -1 ? cr : cr === -1 || lf < cr ? lf : cr;
+      if (end === -1) {
+        carry(text, pos);
         return;
       }
-
       if (discardLine) {
+        // The rest of a line already reported as too long: drop it.
         discardLine = false;
-      } else if (pending !== '') {
-        const line = pending + chunk.slice(pos, end);
-        pending = '';
-        if (line.length > maxLineLength) reportLimit('line-too-long', maxLineLength);
-        else processLine(line, 0, line.length);
-      } else if (end - pos > maxLineLength) {
-        reportLimit('line-too-long', maxLineLength);
       } else {
-        processLine(chunk, pos, end);
+        // Only the carried line is joined, not the whole chunk: a join costs a copy of what
+        // it joins once V8 flattens it.
+        const joined = pending + text.slice(pos, end);
+        pending = '';
+        line(joined, 0, joined.length);
+      }
+      pos = end === cr ? afterCr(text, end) : end + 1;
+      if (pos >= 0) pos = blankLineAt(text, pos);
+      if (pos < 0) return;
+    }
+
+    while (pos < length) {
+      if (lf !== -1 && lf < pos) lf = text.indexOf('\n', pos);
+      if (cr !== -1 && cr < pos) cr = text.indexOf('\r', pos);
+      let end: number;
+      if (cr === -1) {
+        if (lf === -1) break;
+        end = lf;
+      } else {
+        end = lf !== -1 && lf < cr ? lf : cr;
       }
 
-      if (end === nextCr) {
-        // "A U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF) character pair, a single U+000A
-        // LINE FEED (LF) character not preceded by a U+000D CARRIAGE RETURN (CR) character,
-        // and a single U+000D CARRIAGE RETURN (CR) character not followed by a U+000A LINE
-        // FEED (LF) character" end lines. The CR ended the line already (the event is not held
-        // back waiting for the next chunk); a LF right after it is swallowed, even if it only
-        // arrives with the next chunk.
-        if (end + 1 < length) {
-          pos = chunk.charCodeAt(end + 1) === LF ? end + 2 : end + 1;
-        } else {
-          pos = length;
-          skipLeadingLf = true;
-        }
-      } else {
-        pos = end + 1;
-      }
+      line(text, pos, end);
+      pos = end === cr ? afterCr(text, end) : end + 1;
+      if (pos >= 0) pos = blankLineAt(text, pos);
+      if (pos < 0) return;
     }
+    carry(text, pos);
+  }
+
+  function flushDecoder(): void {
+    if (decoder === undefined) return;
+    const rest = decoder.flush();
+    decoder = undefined;
+    feedText(rest);
   }
 
   return {
@@ -274,14 +379,13 @@ export function createParser(
         feedText(chunk);
         return;
       }
-      // ignoreBOM keeps a leading BOM in the text, so strings and bytes share one BOM rule.
-      decoder ??= new TextDecoder('utf-8', { ignoreBOM: true });
-      feedText(decoder.decode(chunk, { stream: true }));
+      decoder ??= createUtf8StreamDecoder();
+      feedText(decoder.decode(chunk));
     },
     end() {
-      // A truncated UTF-8 sequence decodes to U+FFFD, but it can only belong to an
-      // unterminated line, which is discarded below anyway.
-      decoder = undefined;
+      // A character left incomplete decodes to U+FFFD, as a TextDecoder would at the end,
+      // so that the line limit sees the same text however the stream arrived.
+      flushDecoder();
       pending = '';
       discardLine = false;
       skipLeadingLf = false;
@@ -289,7 +393,7 @@ export function createParser(
       // "If the file ends in the middle of an event, before the final empty line, the
       // incomplete event is not dispatched."
       data = '';
-      dataLines = 0;
+      hasData = false;
       typeBuffer = '';
       discardEvent = false;
       idBuffer = lastEventId;
@@ -298,10 +402,4 @@ export function createParser(
       return lastEventId;
     },
   };
-
-  function flushDecoder(): void {
-    const rest = decoder?.decode() ?? '';
-    decoder = undefined;
-    feedText(rest);
-  }
 }
