@@ -102,6 +102,11 @@ export function createParser(
 
   // The start of a line that arrived without its terminator, carried to the next chunk.
   let pending = '';
+  // When the carried line is a data line, `pending` holds its value only and this is the
+  // length of the `data:` or `data: ` that was cut off (0 otherwise). The value is then
+  // completed by joining the pieces, never by re-parsing the whole line: a line that spans
+  // chunks is not copied just to be taken apart again.
+  let pendingDataPrefix = 0;
   // The carried line went over the limit: drop input up to the next line terminator.
   let discardLine = false;
   // The previous chunk ended in CR: an LF at the start of the next chunk belongs to it.
@@ -115,6 +120,20 @@ export function createParser(
     data = '';
     hasData = false;
     onError?.(new ParseError(code, limit));
+  }
+
+  /**
+   * "Append the field value to the data buffer, then append a single U+000A LINE FEED (LF)
+   * character to the data buffer." The LF goes between values instead, so there is no trailing
+   * one to remove at dispatch.
+   */
+  function appendData(value: string): void {
+    if (hasData) data = data + '\n' + value;
+    else {
+      data = value;
+      hasData = true;
+    }
+    if (data.length > maxEventSize) reportLimit('event-too-large', maxEventSize);
   }
 
   function dispatch(): void {
@@ -202,18 +221,9 @@ export function createParser(
     }
 
     switch (first) {
-      case D: {
-        // "Append the field value to the data buffer, then append a single U+000A LINE FEED
-        // (LF) character to the data buffer."
-        const value = text.slice(valueStart, end);
-        if (hasData) data = data + '\n' + value;
-        else {
-          data = value;
-          hasData = true;
-        }
-        if (data.length > maxEventSize) reportLimit('event-too-large', maxEventSize);
+      case D:
+        appendData(text.slice(valueStart, end));
         return;
-      }
       case E:
         // "Set the event type buffer to field value."
         typeBuffer = text.slice(valueStart, end);
@@ -260,11 +270,28 @@ export function createParser(
 
   /** Keeps the unterminated rest of a chunk (from `start`) for the next one. */
   function carry(text: string, start: number): void {
-    if (start >= text.length || discardLine) return;
-    pending = pending === '' ? text.slice(start) : pending + text.slice(start);
-    if (pending.length > maxLineLength) {
+    const length = text.length;
+    if (start >= length || discardLine) return;
+    if (pending !== '' || pendingDataPrefix !== 0) {
+      pending = pending + text.slice(start);
+    } else if (
+      length - start > 5 &&
+      text.charCodeAt(start) === D &&
+      text.charCodeAt(start + 1) === A &&
+      text.charCodeAt(start + 2) === T &&
+      text.charCodeAt(start + 3) === A &&
+      text.charCodeAt(start + 4) === COLON
+    ) {
+      // A data line whose value has begun: keep the value only (see pendingDataPrefix).
+      pendingDataPrefix = text.charCodeAt(start + 5) === SPACE ? 6 : 5;
+      pending = text.slice(start + pendingDataPrefix);
+    } else {
+      pending = text.slice(start);
+    }
+    if (pendingDataPrefix + pending.length > maxLineLength) {
       // Report it now rather than when the line ends: it may never end.
       pending = '';
+      pendingDataPrefix = 0;
       discardLine = true;
       reportLimit('line-too-long', maxLineLength);
     }
@@ -325,7 +352,7 @@ export function createParser(
     let lf = text.indexOf('\n', pos);
     let cr = text.indexOf('\r', pos);
 
-    if (pending !== '' || discardLine) {
+    if (pending !== '' || pendingDataPrefix !== 0 || discardLine) {
       const end = lf === -1 ? cr : cr === -1 || lf < cr ? lf : cr;
       if (end === -1) {
         carry(text, pos);
@@ -334,6 +361,13 @@ export function createParser(
       if (discardLine) {
         // The rest of a line already reported as too long: drop it.
         discardLine = false;
+      } else if (pendingDataPrefix !== 0) {
+        const value = pending + text.slice(pos, end);
+        const lineLength = pendingDataPrefix + value.length;
+        pending = '';
+        pendingDataPrefix = 0;
+        if (lineLength > maxLineLength) reportLimit('line-too-long', maxLineLength);
+        else if (!discardEvent) appendData(value);
       } else {
         // Only the carried line is joined, not the whole chunk: a join costs a copy of what
         // it joins once V8 flattens it.
@@ -387,6 +421,7 @@ export function createParser(
       // so that the line limit sees the same text however the stream arrived.
       flushDecoder();
       pending = '';
+      pendingDataPrefix = 0;
       discardLine = false;
       skipLeadingLf = false;
       atStreamStart = true;
