@@ -1,5 +1,5 @@
 import type { ParseError } from './errors.js';
-import { createParser, type ParserOptions } from './parse.js';
+import { createParser, type EventStreamParser, type ParserOptions } from './parse.js';
 import type { ServerSentEvent } from './types.js';
 
 export interface EventStreamParserStreamOptions extends ParserOptions {
@@ -23,17 +23,31 @@ export interface EventStreamParserStreamOptions extends ParserOptions {
 export class EventStreamParserStream extends TransformStream<string | Uint8Array, ServerSentEvent> {
   constructor(options: EventStreamParserStreamOptions = {}) {
     const { onRetry, onComment, onError = 'terminate', ...parserOptions } = options;
-    let parser!: ReturnType<typeof createParser>;
+    let parser!: EventStreamParser;
+    // Once the stream has been errored, nothing more is parsed or reported: the rest of the
+    // chunk that hit the limit must not reach onRetry or onComment either.
+    let failed = false;
     super({
       start(controller) {
         parser = createParser(
           {
-            onEvent: (event) => controller.enqueue(event),
-            onRetry,
-            onComment,
+            onEvent: (event) => {
+              if (!failed) controller.enqueue(event);
+            },
+            onRetry: (milliseconds) => {
+              if (!failed) onRetry?.(milliseconds);
+            },
+            onComment:
+              onComment &&
+              ((text) => {
+                if (!failed) onComment(text);
+              }),
             onError:
               onError === 'terminate'
-                ? (error) => controller.error(error)
+                ? (error) => {
+                    failed = true;
+                    controller.error(error);
+                  }
                 : onError === 'ignore'
                   ? undefined
                   : onError,
@@ -42,10 +56,10 @@ export class EventStreamParserStream extends TransformStream<string | Uint8Array
         );
       },
       transform(chunk) {
-        parser.feed(chunk);
+        if (!failed) parser.feed(chunk);
       },
       flush() {
-        parser.end();
+        if (!failed) parser.end();
       },
     });
   }

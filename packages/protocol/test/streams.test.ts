@@ -160,6 +160,23 @@ describe('EventStreamParserStream limits', () => {
     expect((failure as ParseError).code).toBe('line-too-long');
   });
 
+  test('after terminating, the rest of the chunk reaches no callback', async () => {
+    const retries: number[] = [];
+    const comments: string[] = [];
+    const reader = streamOf(['data: far too long\n\n: after\nretry: 5\ndata: x\n\n'])
+      .pipeThrough(
+        new EventStreamParserStream({
+          maxLineLength: 12,
+          onRetry: (ms) => retries.push(ms),
+          onComment: (text) => comments.push(text),
+        }),
+      )
+      .getReader();
+    await expect(reader.read()).rejects.toBeInstanceOf(ParseError);
+    expect(retries).toEqual([]);
+    expect(comments).toEqual([]);
+  });
+
   test("onError 'ignore' drops the event and goes on", async () => {
     const events = await readAll(
       oversized().pipeThrough(
