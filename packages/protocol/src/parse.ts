@@ -186,10 +186,11 @@ export function createParser(
     }
 
     // "Collect the characters on the line before the first U+003A COLON character (:), and
-    // let field be that string." Only four names mean anything and they compare exactly
-    // (`Data` is not `data`), so rather than searching for the colon, match one name's
-    // letters and then want a colon or the line end right after them. A comparison fails at
-    // the terminator, so none reads past the line.
+    // let field be that string." Only four names mean anything, and "field names must be
+    // compared literally, with no case folding performed" (`Data` is not `data`). So rather
+    // than searching for the colon, match one name's letters and then want a colon or the
+    // line end right after them. A comparison fails at the terminator, so none reads past the
+    // line.
     let nameEnd: number;
     if (first === D) {
       if (text.charCodeAt(start + 1) !== A || text.charCodeAt(start + 2) !== T) return;
@@ -332,8 +333,10 @@ export function createParser(
     let pos = 0;
     if (atStreamStart) {
       atStreamStart = false;
-      // "One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present."
-      // A second one is part of the first field name, as browsers do.
+      // "Streams must be decoded using the UTF-8 decode algorithm. The UTF-8 decode algorithm
+      // strips one leading UTF-8 Byte Order Mark (BOM), if any." Only one: a second is part of
+      // the first field name, as browsers do. Bytes keep their BOM through the decoder, so
+      // this one check serves strings and bytes alike.
       if (text.charCodeAt(0) === BOM) pos = 1;
     }
     if (skipLeadingLf) {
@@ -341,10 +344,11 @@ export function createParser(
       if (text.charCodeAt(pos) === LF) pos++;
     }
 
-    // "Lines must be separated by either a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF)
-    // character pair, a single U+000A LINE FEED (LF) character not preceded by a U+000D
-    // CARRIAGE RETURN (CR) character, or a single U+000D CARRIAGE RETURN (CR) character not
-    // followed by a U+000A LINE FEED (LF) character."
+    // "The stream must then be parsed by reading everything line by line, with a U+000D
+    // CARRIAGE RETURN U+000A LINE FEED (CRLF) character pair, a single U+000A LINE FEED (LF)
+    // character not preceded by a U+000D CARRIAGE RETURN (CR) character, and a single U+000D
+    // CARRIAGE RETURN (CR) character not followed by a U+000A LINE FEED (LF) character being
+    // the ways in which a line can end."
     //
     // `lf` and `cr` are the next LF and CR at or after `pos`, or -1 when the chunk has no more.
     // Each is searched for again only once a line has consumed it, so a chunk without any CR
