@@ -7,10 +7,12 @@ import { encodeEvent, encodeEventBytes } from '@tidings/protocol';
 import { type Chunks, type Contender, ours, peer, type Tally } from './contenders.js';
 import { buildCorpora, type Corpus } from './corpora.js';
 import { buildMessages, templateEvent } from './encoder-messages.js';
+import { splitLinesOnly } from './line-splitting.js';
 import { type Comparison, compare, type MeasureOptions } from './measure.js';
 
 export type RowSpec =
   | { kind: 'parser'; corpus: Corpus['key']; input: 'strings' | 'bytes'; chunkSize: number }
+  | { kind: 'line-splitting'; corpus: Corpus['key']; chunkSize: number }
   | { kind: 'encoder'; output: 'strings' | 'bytes' };
 
 export interface RowResult {
@@ -33,6 +35,7 @@ export function allRows(): RowSpec[] {
       }
     }
   }
+  rows.push({ kind: 'line-splitting', corpus: 'c', chunkSize: 16 * 1024 });
   rows.push({ kind: 'encoder', output: 'strings' }, { kind: 'encoder', output: 'bytes' });
   return rows;
 }
@@ -42,7 +45,7 @@ export function allRows(): RowSpec[] {
  * network trickles in 64-byte chunks, at least 3× on CRLF streams with comments at both sizes.
  */
 export function targetOf(spec: RowSpec): number | undefined {
-  if (spec.kind === 'encoder') return undefined;
+  if (spec.kind !== 'parser') return undefined;
   let target = 1;
   if (spec.chunkSize === 64) target = 1.5;
   if (spec.corpus === 'c') target = 3;
@@ -156,6 +159,29 @@ function measureEncoder(
   };
 }
 
+/** See line-splitting.ts: the bound for any parser on the same chunks. */
+function measureLineSplitting(
+  spec: Extract<RowSpec, { kind: 'line-splitting' }>,
+  options: MeasureOptions,
+): RowResult {
+  const corpus = buildCorpora().find((c) => c.key === spec.corpus)!;
+  const chunks = chunkText(corpus.text, spec.chunkSize);
+  return {
+    spec,
+    label: `(${corpus.key}) strings, ${spec.chunkSize / 1024} KiB chunks: finding line ends only, no parsing (the bound)`,
+    peer: 'eventsource-parser 3',
+    target: undefined,
+    comparison: compare(
+      () => splitLinesOnly(chunks),
+      () => peer(chunks),
+      encoder.encode(corpus.text).length,
+      options,
+    ),
+  };
+}
+
 export function measureRow(spec: RowSpec, options: MeasureOptions): RowResult {
-  return spec.kind === 'parser' ? measureParser(spec, options) : measureEncoder(spec, options);
+  if (spec.kind === 'parser') return measureParser(spec, options);
+  if (spec.kind === 'line-splitting') return measureLineSplitting(spec, options);
+  return measureEncoder(spec, options);
 }

@@ -53,7 +53,7 @@ function main(): void {
   const rows = allRows().filter(
     (spec) =>
       only === undefined ||
-      (spec.kind === 'parser' ? only.includes(spec.corpus) : only.includes('encoder')),
+      (spec.kind === 'encoder' ? only.includes('encoder') : only.includes(spec.corpus)),
   );
   const script = fileURLToPath(import.meta.url);
   const startLoad = loadavg()[0]!;
