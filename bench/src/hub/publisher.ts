@@ -19,8 +19,20 @@ function body(data: string): string {
   return new URLSearchParams({ topic: target.topic, data }).toString();
 }
 
-/** One publish; resolves with '' on success, else a short failure reason. */
-function post(data: string): Promise<string> {
+/**
+ * One publish; resolves with '' on success, else a short failure reason. A keep-alive
+ * connection the server closed just as it was reused fails with ECONNRESET before the request
+ * reached the hub; that one case is retried on a new connection, as Node's documentation of
+ * `request.reusedSocket` advises.
+ */
+async function post(data: string): Promise<string> {
+  const first = await postOnce(data);
+  if (first !== 'retry') return first;
+  const second = await postOnce(data);
+  return second === 'retry' ? 'ECONNRESET' : second;
+}
+
+function postOnce(data: string): Promise<string> {
   const payload = body(data);
   return new Promise((resolve) => {
     const req = request(
@@ -46,7 +58,10 @@ function post(data: string): Promise<string> {
         );
       },
     );
-    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (req.reusedSocket && error.code === 'ECONNRESET') resolve('retry');
+      else resolve(error.code ?? error.message);
+    });
     req.end(payload);
   });
 }

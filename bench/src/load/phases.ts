@@ -71,7 +71,8 @@ export const DEFAULT_RAMP: RampOptions = {
 /**
  * Deliveries per second at the highest publish rate the server keeps up with: the rate
  * grows step by step until the deliveries fall behind (fewer arrive than were sent, or the
- * latency shows a queue building), then bisects between the last good and the first bad rate.
+ * latency shows a queue building) twice in a row, then bisects between the last good and the
+ * first bad rate.
  * All steps run against one server and one set of subscribers; after each step the
  * publisher stops and the client waits for the stream to go quiet: how long that takes is
  * the clearest sign of a queue that built up.
@@ -88,6 +89,12 @@ export async function rampThroughput(
       steps.push(step);
       return step;
     };
+    // A shared machine has moments when any server stalls: a step counts as refused only
+    // when it fails twice in a row at the same rate.
+    const runConfirmedStep = async (rate: number): Promise<boolean> => {
+      if ((await runStep(rate)).accepted) return true;
+      return (await runStep(rate)).accepted;
+    };
     let good: number | undefined;
     let bad: number | undefined;
     for (
@@ -95,8 +102,7 @@ export async function rampThroughput(
       rate <= options.maxRate;
       rate = Math.round(rate * options.growth)
     ) {
-      const step = await runStep(rate);
-      if (!step.accepted) {
+      if (!(await runConfirmedStep(rate))) {
         bad = rate;
         break;
       }
@@ -106,8 +112,7 @@ export async function rampThroughput(
       for (let i = 0; i < options.refine; i++) {
         const rate = Math.round(Math.sqrt(good * bad));
         if (rate <= good || rate >= bad) break;
-        const step = await runStep(rate);
-        if (step.accepted) good = rate;
+        if (await runConfirmedStep(rate)) good = rate;
         else bad = rate;
       }
     }
