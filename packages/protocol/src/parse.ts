@@ -395,7 +395,21 @@ export function createParser(
         end = lf !== -1 && lf < cr ? lf : cr;
       }
 
-      line(text, pos, end);
+      // Most lines of most streams are `data:` lines: those are handled right here, without
+      // the calls and the general field matching of `line` (the same rules, spelled out).
+      if (
+        text.charCodeAt(pos) === D &&
+        text.charCodeAt(pos + 1) === A &&
+        text.charCodeAt(pos + 2) === T &&
+        text.charCodeAt(pos + 3) === A &&
+        text.charCodeAt(pos + 4) === COLON &&
+        end - pos <= maxLineLength &&
+        !discardEvent
+      ) {
+        appendData(text.slice(text.charCodeAt(pos + 5) === SPACE ? pos + 6 : pos + 5, end));
+      } else {
+        line(text, pos, end);
+      }
       pos = end === cr ? afterCr(text, end) : end + 1;
       if (pos >= 0) pos = blankLineAt(text, pos);
       if (pos < 0) return;
