@@ -1,14 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireBinary } from '../../../test-support/binaries.js';
+import {
+  type ChromiumSession,
+  chromiumPath,
+  launchChromium,
+} from '../../../test-support/chromium.js';
 import { cases, type Runner } from './wpt/cases.js';
 import { createWptEnv, type EventSourceConstructor, type WptConfig } from './wpt/harness.js';
 import { startWptServer, type WptServer } from './wpt/server.js';
-
-const chromiumPath = requireBinary('chromium', 'chromium');
 
 interface PageJob {
   envSource: string;
@@ -46,28 +45,14 @@ async function runInPage(job: PageJob): Promise<void> {
 // loaded as the built ESM through an import map.
 describe.skipIf(!chromiumPath)('EventSource conformance (web-platform-tests), Chromium', () => {
   let server: WptServer;
-  let userDataDir: string;
-  let context: BrowserContext;
+  let browser: ChromiumSession;
   let page: Page;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
     server = await startWptServer();
-    userDataDir = await mkdtemp(join(tmpdir(), 'tidings-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    page = browser.page;
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(`${server.origin}/harness.html`);
     // The module script that imports our EventSource must have run.
@@ -77,9 +62,8 @@ describe.skipIf(!chromiumPath)('EventSource conformance (web-platform-tests), Ch
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await server?.close();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   });
 
   it('connect() runs in the page: a POST read with for await, a GET left with break', async () => {

@@ -2,10 +2,9 @@
  * The dashboard driven in real Chromium: served by a real hub, subscribing with the browser's
  * EventSource, publishing from its form, counters fed by the hub's stats stream.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -15,30 +14,16 @@ import {
   mintToken,
   renderDashboard,
 } from '@tidings/hub';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireBinary } from '../../../test-support/binaries.js';
+import {
+  type ChromiumSession,
+  chromiumPath,
+  launchChromium,
+} from '../../../test-support/chromium.js';
 
-const browserPath = requireBinary('chromium', 'chromium');
 const SECRET = 'dashboard-e2e-secret-of-at-least-32-bytes';
 const OUTPUT = fileURLToPath(new URL('../../../test-output/', import.meta.url));
-
-async function launch(userDataDir: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(userDataDir, {
-    executablePath: browserPath!,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-    viewport: { width: 1280, height: 900 },
-  });
-}
 
 /** The number a counter shows, or NaN while it shows a dash. */
 async function counter(page: Page, name: string): Promise<number> {
@@ -46,11 +31,10 @@ async function counter(page: Page, name: string): Promise<number> {
   return Number(text.replace(/,/g, ''));
 }
 
-describe.skipIf(!browserPath)('dashboard in Chromium', () => {
+describe.skipIf(!chromiumPath)('dashboard in Chromium', () => {
   let hub: Hub;
   let base: string;
-  let context: BrowserContext;
-  let userDataDir: string;
+  let browser: ChromiumSession;
   let page: Page;
   const pageErrors: string[] = [];
 
@@ -68,9 +52,8 @@ describe.skipIf(!browserPath)('dashboard in Chromium', () => {
     });
     const { port } = await hub.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${port}`;
-    userDataDir = await mkdtemp(join(tmpdir(), 'tidings-chromium-'));
-    context = await launch(userDataDir);
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium({ viewport: { width: 1280, height: 900 } });
+    page = browser.page;
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => {
       if (message.type() === 'error') pageErrors.push(message.text());
@@ -78,9 +61,8 @@ describe.skipIf(!browserPath)('dashboard in Chromium', () => {
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await hub?.close();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   });
 
   it('loads from the hub, labelled and live', async () => {
@@ -216,13 +198,12 @@ describe.skipIf(!browserPath)('dashboard in Chromium', () => {
   });
 });
 
-describe.skipIf(!browserPath)(
+describe.skipIf(!chromiumPath)(
   'dashboard page: escaping and Content-Security-Policy, in Chromium',
   () => {
     let server: Server;
     let base: string;
-    let context: BrowserContext;
-    let userDataDir: string;
+    let browser: ChromiumSession;
     const hostile = '</script><img src=x onerror="document.title=\'pwned\'">\u2028"\'&<!--';
 
     beforeAll(async () => {
@@ -245,18 +226,16 @@ describe.skipIf(!browserPath)(
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      userDataDir = await mkdtemp(join(tmpdir(), 'tidings-chromium-'));
-      context = await launch(userDataDir);
+      browser = await launchChromium({ viewport: { width: 1280, height: 900 } });
     });
 
     afterAll(async () => {
-      await context?.close();
+      await browser?.close();
       await new Promise<void>((resolve) => server?.close(() => resolve()));
-      if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
     });
 
     it('shows injected values as text and runs its script under the strict CSP', async () => {
-      const page = context.pages()[0] ?? (await context.newPage());
+      const { page } = browser;
       const violations: string[] = [];
       page.on('console', (message) => {
         if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
