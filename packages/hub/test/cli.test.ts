@@ -54,6 +54,20 @@ describe('tidings --help', () => {
     expect(command.code).toBe(2);
     expect(command.stderr).toContain('unknown command "srve"');
   });
+
+  it('prints the help of listen, publish and token, and refuses arguments they do not take', async () => {
+    for (const command of ['listen', 'publish', 'token']) {
+      const help = await runToEnd([command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^Usage: tidings ${command} `));
+      expect(help.stdout).toContain(`--${command === 'token' ? 'jwt-key' : 'hub'} <`);
+    }
+    for (const command of ['listen', 'token']) {
+      const stray = await runToEnd([command, 'stray', 'words']);
+      expect(stray.code).toBe(2);
+      expect(stray.stderr).toContain(`${command} takes no arguments, got "stray words"`);
+    }
+  });
 });
 
 describe('tidings token', () => {

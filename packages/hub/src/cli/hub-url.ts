@@ -1,5 +1,5 @@
 import { HUB_PATH } from '../protocol/draft-07.js';
-import { UsageError } from './options.js';
+import { type OptionSpec, UsageError } from './options.js';
 
 export const DEFAULT_HUB_URL = `http://localhost:3000${HUB_PATH}`;
 
@@ -18,3 +18,13 @@ export function hubUrl(value: string | undefined): URL {
   if (url.pathname === '/' || url.pathname === '') url.pathname = HUB_PATH;
   return url;
 }
+
+/** `--hub`, the same for every command that talks to a running hub. */
+export const HUB_URL_OPTION: OptionSpec = {
+  name: 'hub',
+  type: 'string',
+  env: 'TIDINGS_HUB_URL',
+  defaultText: DEFAULT_HUB_URL,
+  placeholder: 'url',
+  description: 'The hub',
+};

@@ -1,13 +1,8 @@
 import { listen as listenTo } from '@tidings/client/listen';
-import { DEFAULT_HUB_URL, hubUrl } from './hub-url.js';
+import { readClientCommandLine } from './client-command.js';
+import { HUB_URL_OPTION, hubUrl } from './hub-url.js';
 import type { CliIo } from './io.js';
-import {
-  formatOptionsHelp,
-  type OptionSpec,
-  parseFlags,
-  readEnvironment,
-  UsageError,
-} from './options.js';
+import { formatOptionsHelp, type OptionSpec, UsageError } from './options.js';
 
 export const LISTEN_OPTIONS: readonly OptionSpec[] = [
   {
@@ -23,14 +18,7 @@ export const LISTEN_OPTIONS: readonly OptionSpec[] = [
     placeholder: 'id',
     description: 'Resume after this id (earliest: everything the hub still has)',
   },
-  {
-    name: 'hub',
-    type: 'string',
-    env: 'TIDINGS_HUB_URL',
-    defaultText: DEFAULT_HUB_URL,
-    placeholder: 'url',
-    description: 'The hub',
-  },
+  HUB_URL_OPTION,
   {
     name: 'token',
     type: 'string',
@@ -58,14 +46,13 @@ Examples:
 
 /** `tidings listen`: prints a subscription until Ctrl-C (exit 0) or a final error (exit 1). */
 export async function listen(argv: readonly string[], io: CliIo): Promise<number> {
-  const flags = parseFlags(argv, LISTEN_OPTIONS);
-  if (flags.values.help) {
-    io.stdout.write(LISTEN_HELP);
-    return 0;
-  }
-  if (flags.positionals.length > 0)
-    throw new UsageError(`listen takes no arguments, got "${flags.positionals.join(' ')}"`);
-  const values = { ...readEnvironment(LISTEN_OPTIONS, io.env), ...flags.values };
+  const commandLine = readClientCommandLine(
+    { name: 'listen', options: LISTEN_OPTIONS, help: LISTEN_HELP },
+    argv,
+    io,
+  );
+  if (!commandLine) return 0;
+  const { values } = commandLine;
   const topics = values.topic as string[] | undefined;
   if (!topics || topics.length === 0)
     throw new UsageError('give at least one --topic (or --topic "*")');

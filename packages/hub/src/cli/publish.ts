@@ -1,13 +1,8 @@
 import { mintToken } from '../auth/index.js';
-import { DEFAULT_HUB_URL, hubUrl } from './hub-url.js';
+import { readClientCommandLine } from './client-command.js';
+import { HUB_URL_OPTION, hubUrl } from './hub-url.js';
 import type { CliIo } from './io.js';
-import {
-  formatOptionsHelp,
-  type OptionSpec,
-  parseFlags,
-  readEnvironment,
-  UsageError,
-} from './options.js';
+import { formatOptionsHelp, type OptionSpec, UsageError } from './options.js';
 
 export const PUBLISH_OPTIONS: readonly OptionSpec[] = [
   {
@@ -37,14 +32,7 @@ export const PUBLISH_OPTIONS: readonly OptionSpec[] = [
     type: 'boolean',
     description: 'Only subscribers whose token allows one of the topics receive it',
   },
-  {
-    name: 'hub',
-    type: 'string',
-    env: 'TIDINGS_HUB_URL',
-    defaultText: DEFAULT_HUB_URL,
-    placeholder: 'url',
-    description: 'The hub',
-  },
+  HUB_URL_OPTION,
   {
     name: 'token',
     type: 'string',
@@ -76,23 +64,24 @@ Examples:
 
 /** `tidings publish`: one POST to the hub; prints the id, or the hub's reason and exits 1. */
 export async function publish(argv: readonly string[], io: CliIo): Promise<number> {
-  const flags = parseFlags(argv, PUBLISH_OPTIONS);
-  if (flags.values.help) {
-    io.stdout.write(PUBLISH_HELP);
-    return 0;
-  }
-  const values = { ...readEnvironment(PUBLISH_OPTIONS, io.env), ...flags.values };
+  const commandLine = readClientCommandLine(
+    { name: 'publish', options: PUBLISH_OPTIONS, help: PUBLISH_HELP, takesArguments: true },
+    argv,
+    io,
+  );
+  if (!commandLine) return 0;
+  const { values, positionals } = commandLine;
   const topics = values.topic as string[] | undefined;
   if (!topics || topics.length === 0) throw new UsageError('give at least one --topic');
-  if (flags.positionals.length > 1) {
+  if (positionals.length > 1) {
     throw new UsageError(
-      `publish takes one data argument, got ${flags.positionals.length} (quote the data)`,
+      `publish takes one data argument, got ${positionals.length} (quote the data)`,
     );
   }
-  if (values.data !== undefined && flags.positionals.length > 0) {
+  if (values.data !== undefined && positionals.length > 0) {
     throw new UsageError('give the data either as --data or as an argument, not both');
   }
-  let data = (values.data as string | undefined) ?? flags.positionals[0] ?? '';
+  let data = (values.data as string | undefined) ?? positionals[0] ?? '';
   if (data === '-') data = await readAll(io.stdin);
 
   let jwt = values.token as string | undefined;

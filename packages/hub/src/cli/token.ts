@@ -1,12 +1,7 @@
 import { mintToken } from '../auth/index.js';
+import { readClientCommandLine } from './client-command.js';
 import type { CliIo } from './io.js';
-import {
-  formatOptionsHelp,
-  type OptionSpec,
-  parseFlags,
-  readEnvironment,
-  UsageError,
-} from './options.js';
+import { formatOptionsHelp, type OptionSpec, UsageError } from './options.js';
 
 export const TOKEN_OPTIONS: readonly OptionSpec[] = [
   {
@@ -58,14 +53,13 @@ Examples:
 
 /** `tidings token`: mints a token for the given selectors and prints it. */
 export async function token(argv: readonly string[], io: CliIo): Promise<number> {
-  const flags = parseFlags(argv, TOKEN_OPTIONS);
-  if (flags.values.help) {
-    io.stdout.write(TOKEN_HELP);
-    return 0;
-  }
-  if (flags.positionals.length > 0)
-    throw new UsageError(`token takes no arguments, got "${flags.positionals.join(' ')}"`);
-  const values = { ...readEnvironment(TOKEN_OPTIONS, io.env), ...flags.values };
+  const commandLine = readClientCommandLine(
+    { name: 'token', options: TOKEN_OPTIONS, help: TOKEN_HELP },
+    argv,
+    io,
+  );
+  if (!commandLine) return 0;
+  const { values } = commandLine;
   const publish = values.publish as string[] | undefined;
   const subscribe = values.subscribe as string[] | undefined;
   if (publish === undefined && subscribe === undefined) {
