@@ -1,29 +1,15 @@
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { Channel, type EventStream, streamStats } from '@tidings/server';
 import { sse } from '@tidings/server/hono';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeFetchServers, serveFetch } from './support/fetch-server.js';
 import { connectHttp1, deferred, eventually } from './support/sse-client.js';
 
-let server: ReturnType<typeof serve> | undefined;
-
 afterEach(async () => {
-  if (server !== undefined) {
-    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-    await new Promise((resolve) => server?.close(resolve));
-  }
-  server = undefined;
+  await closeFetchServers();
   await eventually(() => streamStats().open === 0, 'every stream to close');
 });
-
-async function start(app: Hono): Promise<string> {
-  const ready = deferred<void>();
-  server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => ready.resolve());
-  await ready.promise;
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 describe('@tidings/server/hono', () => {
   it('returns an event-stream Response, keeping c.header() and middleware headers', async () => {
@@ -38,7 +24,7 @@ describe('@tidings/server/hono', () => {
         opened.resolve(stream);
       });
     });
-    const base = await start(app);
+    const base = await serveFetch(app.fetch);
     const client = await connectHttp1(`${base}/events`, {
       origin: 'https://app.example',
       'last-event-id': 'h-3',
@@ -84,7 +70,7 @@ describe('@tidings/server/hono', () => {
         { onError: (error) => failed.resolve(error) },
       ),
     );
-    const base = await start(app);
+    const base = await serveFetch(app.fetch);
     const client = await connectHttp1(`${base}/llm`);
     expect(String(await failed.promise)).toBe('Error: model overloaded');
     await client.collector.waitForEnd();

@@ -1,68 +1,16 @@
 import { getEventListeners } from 'node:events';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { EventStream, sseResponse, streamStats } from '@tidings/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  connectHttp1,
-  deferred,
-  EventCollector,
-  eventually,
-  requestHttp2,
-} from './support/sse-client.js';
-
-type NodeServer = ReturnType<typeof serve>;
-let server: NodeServer | undefined;
+import { closeFetchServers, serveFetch } from './support/fetch-server.js';
+import { collectBody } from './support/fetch-subscriber.js';
+import { RELEASED_STREAM_STATS } from './support/released-stream-stats.js';
+import { connectHttp1, deferred, eventually, requestHttp2 } from './support/sse-client.js';
 
 afterEach(async () => {
-  if (server !== undefined) {
-    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-    await new Promise((resolve) => server?.close(resolve));
-  }
-  server = undefined;
+  await closeFetchServers();
   await eventually(() => streamStats().open === 0, 'every stream to close');
 });
-
-async function serveFetch(
-  fetch: (request: Request) => Response | Promise<Response>,
-  options: { http2?: boolean } = {},
-): Promise<string> {
-  const ready = deferred<void>();
-  server = serve(
-    {
-      fetch,
-      port: 0,
-      hostname: '127.0.0.1',
-      ...(options.http2 ? { createServer: http2.createServer } : {}),
-    },
-    () => ready.resolve(),
-  );
-  await ready.promise;
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/** Reads a Fetch body into a collector, until it ends or `stop` is called. */
-function collect(body: ReadableStream<Uint8Array>): {
-  collector: EventCollector;
-  reader: ReadableStreamDefaultReader<Uint8Array>;
-} {
-  const collector = new EventCollector();
-  const reader = body.getReader();
-  void (async () => {
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        collector.feed(value);
-      }
-    } catch {
-      // cancelled or errored: the end of this body either way
-    }
-    collector.end();
-  })();
-  return { collector, reader };
-}
 
 describe('EventStream as a Fetch Response', () => {
   it('builds a Response with the event-stream headers and the initial retry', async () => {
@@ -79,7 +27,7 @@ describe('EventStream as a Fetch Response', () => {
     // The runtime decides about the connection; on HTTP/2 the header would be an error.
     expect(response.headers.has('connection')).toBe(false);
     expect(stream.lastEventId).toBe('5');
-    const { collector, reader } = collect(response.body as ReadableStream<Uint8Array>);
+    const { collector, reader } = collectBody(response.body as ReadableStream<Uint8Array>);
     stream.send({ data: 'hi' });
     await collector.waitForEvents(1);
     expect(collector.retries).toEqual([3000]);
@@ -104,13 +52,7 @@ describe('EventStream as a Fetch Response', () => {
     expect(stream.signal.aborted).toBe(true);
     expect(closes).toBe(1);
     expect(getEventListeners(requestSignal, 'abort').length).toBeLessThan(before);
-    expect(streamStats()).toEqual({
-      open: 0,
-      heartbeatTimers: 0,
-      heartbeatStreams: 0,
-      pendingFlushes: 0,
-      lingering: 0,
-    });
+    expect(streamStats()).toEqual(RELEASED_STREAM_STATS);
   });
 
   it('is closed from the start when the request was already aborted', () => {
@@ -130,7 +72,7 @@ describe('EventStream as a Fetch Response', () => {
     expect(sent).toBeGreaterThan(10);
     expect(stream.bufferedBytes).toBeGreaterThan(0);
     const drained = stream.drained();
-    const { collector, reader } = collect(stream.response?.body as ReadableStream<Uint8Array>);
+    const { collector, reader } = collectBody(stream.response?.body as ReadableStream<Uint8Array>);
     await drained;
     await collector.waitForEvents(sent + 1);
     await reader.cancel();
@@ -177,7 +119,7 @@ describe('sseResponse', () => {
       { onError: (error) => failed.resolve(error) },
     );
     expect(String(await failed.promise)).toBe('Error: upstream failed');
-    const { collector } = collect(response.body as ReadableStream<Uint8Array>);
+    const { collector } = collectBody(response.body as ReadableStream<Uint8Array>);
     await collector.waitForEnd();
     expect(collector.events.map((e) => e.data)).toEqual(['before']);
   });
@@ -202,13 +144,7 @@ describe('EventStream.fromRequest served by @hono/node-server', () => {
     client.close();
     await eventually(() => stream.closed, 'the disconnect to be noticed');
     expect(signal.aborted).toBe(true);
-    expect(streamStats()).toEqual({
-      open: 0,
-      heartbeatTimers: 0,
-      heartbeatStreams: 0,
-      pendingFlushes: 0,
-      lingering: 0,
-    });
+    expect(streamStats()).toEqual(RELEASED_STREAM_STATS);
   });
 
   it('streams over HTTP/2 without a Connection header', async () => {

@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { EventStream, streamStats } from '@tidings/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RELEASED_STREAM_STATS } from './support/released-stream-stats.js';
 import { closeServer, connectHttp1, deferred, eventually, listen } from './support/sse-client.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -178,13 +179,7 @@ describe('EventStream on node:http (HTTP/1.1)', () => {
     expect((signal.reason as DOMException).name).toBe('AbortError');
     expect(stream.send({ data: 'late' })).toBe(false);
     expect(stream.bufferedBytes).toBe(0);
-    expect(streamStats()).toEqual({
-      open: 0,
-      heartbeatTimers: 0,
-      heartbeatStreams: 0,
-      pendingFlushes: 0,
-      lingering: 0,
-    });
+    expect(streamStats()).toEqual(RELEASED_STREAM_STATS);
     // The stream's own listeners are gone from the response.
     expect(res.listenerCount('close')).toBe(baseline.close - 1);
     expect(res.listenerCount('drain')).toBe(baseline.drain - 1);

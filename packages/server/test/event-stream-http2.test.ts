@@ -6,6 +6,7 @@ import http2, {
 } from 'node:http2';
 import { EventStream, streamStats } from '@tidings/server';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RELEASED_STREAM_STATS } from './support/released-stream-stats.js';
 import { closeServer, deferred, eventually, listen, requestHttp2 } from './support/sse-client.js';
 
 let server: http2.Http2Server | undefined;
@@ -90,13 +91,7 @@ describe('EventStream on core node:http2 streams', () => {
     expect(raw.listenerCount('close')).toBe(before.close - 1);
     expect(raw.listenerCount('drain')).toBe(before.drain - 1);
     expect(raw.listenerCount('error')).toBe(before.error - 1);
-    expect(streamStats()).toEqual({
-      open: 0,
-      heartbeatTimers: 0,
-      heartbeatStreams: 0,
-      pendingFlushes: 0,
-      lingering: 0,
-    });
+    expect(streamStats()).toEqual(RELEASED_STREAM_STATS);
   });
 
   it('close() ends the stream cleanly after the queued events', async () => {
@@ -147,12 +142,6 @@ describe('EventStream on core node:http2 streams', () => {
     session?.destroy();
     await eventually(() => streamStats().open === 0, 'the rest to close');
     expect(streams.every((s) => s.closeReason === 'client')).toBe(true);
-    expect(streamStats()).toEqual({
-      open: 0,
-      heartbeatTimers: 0,
-      heartbeatStreams: 0,
-      pendingFlushes: 0,
-      lingering: 0,
-    });
+    expect(streamStats()).toEqual(RELEASED_STREAM_STATS);
   });
 });

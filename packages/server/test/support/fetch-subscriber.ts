@@ -20,10 +20,17 @@ export function fetchSubscriber(
     new Request('http://localhost/events', { headers }),
     options,
   );
+  const { collector, reader } = collectBody(stream.response?.body as ReadableStream<Uint8Array>);
+  return { stream, collector, leave: () => reader.cancel() };
+}
+
+/** Reads a Fetch body into a collector until it ends, errors, or the reader is cancelled. */
+export function collectBody(body: ReadableStream<Uint8Array>): {
+  collector: EventCollector;
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+} {
   const collector = new EventCollector();
-  const reader = (
-    stream.response as Response
-  ).body?.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  const reader = body.getReader();
   void (async () => {
     try {
       for (;;) {
@@ -32,9 +39,9 @@ export function fetchSubscriber(
         collector.feed(value);
       }
     } catch {
-      // cancelled
+      // cancelled or errored: the end of this body either way
     }
     collector.end();
   })();
-  return { stream, collector, leave: () => reader.cancel() };
+  return { collector, reader };
 }
