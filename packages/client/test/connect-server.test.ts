@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { connect, StallError } from '@tidings/client';
 import { Channel, EventStream } from '@tidings/server';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from './support/eventually.js';
 import { VirtualClock } from './support/virtual-clock.js';
 
 // connect() against the real @tidings/server EventStream: the two halves of the protocol
@@ -35,14 +36,6 @@ async function serve(
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, streams };
-}
-
-async function eventually(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!predicate()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
 }
 
 const noJitter = { jitter: 0 };

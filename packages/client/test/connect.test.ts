@@ -8,24 +8,16 @@ import {
   StallError,
 } from '@tidings/client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from './support/eventually.js';
 import {
+  closeStartedServers,
   eventStreamHeaders,
   refusedUrl,
   startServer,
-  type TestServer,
 } from './support/http-server.js';
 import { VirtualClock } from './support/virtual-clock.js';
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function serve(...args: Parameters<typeof startServer>): Promise<TestServer> {
-  const server = await startServer(...args);
-  servers.push(server);
-  return server;
-}
+afterEach(closeStartedServers);
 
 /** Reads a connection in the background, as an application would; returns what it saw. */
 function drain(connection: AsyncIterable<{ data: string }>): string[] {
@@ -40,20 +32,11 @@ function drain(connection: AsyncIterable<{ data: string }>): string[] {
   return seen;
 }
 
-/** Polls (in real time) until `predicate` holds: for state that real I/O moves along. */
-async function eventually(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!predicate()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
 const noJitter = { jitter: 0 };
 
 describe('connect(): reading', () => {
   it('yields events with type, data and lastEventId; break ends it and closes the request', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.write('id: 1\ndata: first\n\nevent: ping\ndata: a\ndata: b\n\n: heartbeat\n\n');
     });
@@ -73,7 +56,7 @@ describe('connect(): reading', () => {
   });
 
   it('sends Accept, Cache-Control, the caller headers and a Last-Event-ID given up front', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(204);
       response.end();
     });
@@ -93,7 +76,7 @@ describe('connect(): reading', () => {
   });
 
   it('ends cleanly on a 204: the server says there is nothing more', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(204);
       response.end();
     });
@@ -106,7 +89,7 @@ describe('connect(): reading', () => {
   });
 
   it('decodes JSON data for a typed event map', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.end(
         'event: token\ndata: {"text":"Hel"}\n\nevent: token\ndata: {"text":"lo"}\n\nevent: done\ndata: null\n\n',
@@ -122,7 +105,7 @@ describe('connect(): reading', () => {
   });
 
   it('ends with an EventDataError naming the event when data is not JSON', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.write('id: 9\nevent: token\ndata: {oops\n\n');
     });
@@ -144,7 +127,7 @@ describe('connect(): reading', () => {
   });
 
   it('delivers to onevent instead of iterating; iterating it then is an error', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.end('data: one\n\ndata: two\n\n');
     });
@@ -161,7 +144,7 @@ describe('connect(): reading', () => {
   });
 
   it('has one reader: a second iteration is an error', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(204);
       response.end();
     });
@@ -172,7 +155,7 @@ describe('connect(): reading', () => {
   });
 
   it('ends cleanly when the signal aborts, and the request is closed', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.write('data: hello\n\n');
     });
@@ -187,7 +170,7 @@ describe('connect(): reading', () => {
   });
 
   it('does not even start with an aborted signal', async () => {
-    const server = await serve(() => {});
+    const server = await startServer(() => {});
     const connection = connect(server.url, { signal: AbortSignal.abort() });
     for await (const _ of connection) throw new Error('no events expected');
     expect(server.requests).toHaveLength(0);
@@ -209,7 +192,7 @@ describe('connect(): reading', () => {
 
 describe('connect(): failing and reconnecting', () => {
   it('reconnects a GET when the stream ends, sending the id of the last event', async () => {
-    const server = await serve((_request, response, index) => {
+    const server = await startServer((_request, response, index) => {
       response.writeHead(200, eventStreamHeaders);
       response.end(index === 0 ? 'id: a\ndata: 1\n\nid: b\ndata: 2\n\n' : 'data: 3\n\n');
     });
@@ -224,7 +207,7 @@ describe('connect(): failing and reconnecting', () => {
   });
 
   it('backs off exponentially while attempts fail, and starts over once one works', async () => {
-    const server = await serve((_request, response, index) => {
+    const server = await startServer((_request, response, index) => {
       if (index < 3) {
         response.writeHead(503, { 'Content-Type': 'text/plain' });
         response.end('busy');
@@ -260,7 +243,7 @@ describe('connect(): failing and reconnecting', () => {
   });
 
   it("takes the server's retry: as the base of the backoff", async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.end('retry: 250\ndata: x\n\n');
     });
@@ -274,7 +257,7 @@ describe('connect(): failing and reconnecting', () => {
   });
 
   it('waits as long as Retry-After asks', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(503, { 'Retry-After': '7' });
       response.end();
     });
@@ -300,7 +283,7 @@ describe('connect(): failing and reconnecting', () => {
   });
 
   it('ends a refused request with its own error, even at the attempt limit', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(404, { 'Content-Type': 'text/plain' });
       response.end('no such topic');
     });
@@ -311,7 +294,7 @@ describe('connect(): failing and reconnecting', () => {
   });
 
   it('does not retry a 401, and quotes what the server said', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(401, { 'Content-Type': 'application/json' });
       response.end('{"error": "token expired"}');
     });
@@ -331,7 +314,7 @@ describe('connect(): failing and reconnecting', () => {
   });
 
   it('does not retry a response that is not an event stream', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, { 'Content-Type': 'text/html' });
       response.end('<h1>Sign in</h1>');
     });
@@ -345,7 +328,7 @@ describe('connect(): failing and reconnecting', () => {
   });
 
   it('lets onopen reject a response with its own error, which is then not retried', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, { ...eventStreamHeaders, 'X-Protocol': '1' });
       response.write('data: never read\n\n');
     });
@@ -362,7 +345,7 @@ describe('connect(): failing and reconnecting', () => {
   });
 
   it('lets shouldReconnect choose the delay, and tells it why', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.end('id: 5\ndata: x\n\n');
     });
@@ -392,7 +375,7 @@ describe('connect(): failing and reconnecting', () => {
 
 describe('connect(): POST', () => {
   it('sends the request once; the loop ends when the server ends the reply', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.end('data: Hel\n\ndata: lo\n\n');
     });
@@ -405,7 +388,7 @@ describe('connect(): POST', () => {
   });
 
   it('is not re-sent after a broken connection unless allowed: the error is thrown', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.write('data: partial\n\n');
       setTimeout(() => response.destroy(), 10);
@@ -426,7 +409,7 @@ describe('connect(): POST', () => {
   });
 
   it('is re-sent with Last-Event-ID when shouldReconnect allows; a body function runs per attempt', async () => {
-    const server = await serve((request, response, index) => {
+    const server = await startServer((request, response, index) => {
       response.writeHead(200, eventStreamHeaders);
       if (index === 0) {
         response.write('id: t1\ndata: Hel\n\n');
@@ -450,7 +433,7 @@ describe('connect(): POST', () => {
   });
 
   it('refuses to send a one-shot stream body twice, and says what to do instead', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.end('data: x\n\n');
     });
@@ -475,7 +458,7 @@ describe('connect(): POST', () => {
 
 describe('connect(): stall detection', () => {
   it('reconnects when no bytes arrive for stallTimeout; a heartbeat comment resets the clock', async () => {
-    const server = await serve((_request, response, index) => {
+    const server = await startServer((_request, response, index) => {
       response.writeHead(200, eventStreamHeaders);
       if (index === 0) {
         response.write('id: 1\ndata: a\n\n');
@@ -517,7 +500,7 @@ describe('connect(): stall detection', () => {
   });
 
   it('does not count time spent waiting for a slow reader (backpressure) as a stall', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.write('data: 1\n\ndata: 2\n\n');
     });
@@ -554,7 +537,7 @@ describe('connect(): pauseWhenHidden', () => {
   });
 
   it('closes the request while hidden and resumes with Last-Event-ID when shown', async () => {
-    const server = await serve((_request, response, index) => {
+    const server = await startServer((_request, response, index) => {
       response.writeHead(200, eventStreamHeaders);
       response.write(index === 0 ? 'id: 1\ndata: a\n\n' : 'data: b\n\n');
     });
@@ -576,7 +559,7 @@ describe('connect(): pauseWhenHidden', () => {
   });
 
   it('waits for the page to be shown before the first request', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.write('data: a\n\n');
     });
@@ -590,7 +573,7 @@ describe('connect(): pauseWhenHidden', () => {
   });
 
   it('never pauses a POST that may not be sent again', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.write('data: a\n\n');
     });

@@ -1,32 +1,25 @@
 import { EventSource, EventSourceErrorEvent } from '@tidings/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  closeStartedServers,
   eventStreamHeaders,
   refusedUrl,
   startServer,
-  type TestServer,
 } from './support/http-server.js';
 import { VirtualClock } from './support/virtual-clock.js';
 
 // What the conformance cases do not cover: the extensions (headers, fetch, clock, error
 // details) and Node-specific behaviour. The spec behaviour itself is in wpt-*.test.ts.
 
-const servers: TestServer[] = [];
 const sources: EventSource[] = [];
 afterEach(async () => {
   for (const source of sources.splice(0)) source.close();
-  await Promise.all(servers.splice(0).map((server) => server.close()));
+  await closeStartedServers();
 });
 
 function track(source: EventSource): EventSource {
   sources.push(source);
   return source;
-}
-
-async function serve(...args: Parameters<typeof startServer>): Promise<TestServer> {
-  const server = await startServer(...args);
-  servers.push(server);
-  return server;
 }
 
 function nextEvent<T extends Event = Event>(source: EventSource, type: string): Promise<T> {
@@ -48,7 +41,7 @@ describe('EventSource in Node', () => {
   });
 
   it('sends Accept, Cache-Control and the extra headers; a header function runs per connection', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.end('retry: 1\ndata: x\n\n');
     });
@@ -71,7 +64,7 @@ describe('EventSource in Node', () => {
   });
 
   it('uses the fetch it is given', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.end('data: hello\n\n');
     });
@@ -90,7 +83,7 @@ describe('EventSource in Node', () => {
   });
 
   it('explains a failed connection in the error event: status and message', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(401, 'Unauthorized', { 'Content-Type': 'text/plain' });
       response.end('token expired');
     });
@@ -103,7 +96,7 @@ describe('EventSource in Node', () => {
   });
 
   it('names the content type it refused', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, { 'Content-Type': 'text/html' });
       response.end('<p>login</p>');
     });
@@ -126,7 +119,7 @@ describe('EventSource in Node', () => {
   });
 
   it('waits the time the server set with retry:, and sends Last-Event-ID', async () => {
-    const server = await serve((_request, response, index) => {
+    const server = await startServer((_request, response, index) => {
       response.writeHead(200, eventStreamHeaders);
       response.end(index === 0 ? 'retry: 1234\nid: 7\ndata: first\n\n' : 'data: second\n\n');
     });
@@ -146,7 +139,7 @@ describe('EventSource in Node', () => {
   });
 
   it('close() aborts the request: the server sees the connection go', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.write('data: hello\n\n');
     });
@@ -159,7 +152,7 @@ describe('EventSource in Node', () => {
 
   it('close() before the response arrives: no event at all', async () => {
     let release: (() => void) | undefined;
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       release = () => {
         response.writeHead(200, eventStreamHeaders);
         response.end('data: late\n\n');
@@ -178,7 +171,7 @@ describe('EventSource in Node', () => {
   });
 
   it('on* handlers: one listener each, replaced in place, removed by null', async () => {
-    const server = await serve((_request, response) => {
+    const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
       response.write('event: ping\ndata: named\n\ndata: one\n\ndata: two\n\n');
     });

@@ -1,19 +1,19 @@
 import { listen } from '@tidings/client/listen';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventStreamHeaders, startServer, type TestServer } from './support/http-server.js';
+import {
+  closeStartedServers,
+  eventStreamHeaders,
+  startServer,
+  type TestServer,
+} from './support/http-server.js';
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
+afterEach(closeStartedServers);
 
-async function serveOnce(body: string): Promise<TestServer> {
-  const server = await startServer((_request, response) => {
+function serveOnce(body: string): Promise<TestServer> {
+  return startServer((_request, response) => {
     response.writeHead(200, eventStreamHeaders);
     response.end(body);
   });
-  servers.push(server);
-  return server;
 }
 
 /** Collects what listen writes. */
@@ -96,7 +96,6 @@ describe('listen()', () => {
       response.writeHead(200, eventStreamHeaders);
       response.write('data: tick\n\n');
     });
-    servers.push(server);
     const controller = new AbortController();
     const output = capture(false);
     const done = listen(server.url, { output, signal: controller.signal });
@@ -113,7 +112,6 @@ describe('listen()', () => {
       response.writeHead(403, { 'Content-Type': 'text/plain' });
       response.end('topic not allowed');
     });
-    servers.push(server);
     const output = capture(false);
     await expect(listen(server.url, { output })).rejects.toThrow(/HTTP 403 Forbidden/);
     expect(output.text.replace(TIME, 'T')).toBe(

@@ -18,9 +18,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+const started = new Set<TestServer>();
+
 /**
  * A real node:http server on 127.0.0.1, port 0, for client tests. `handle` gets each
- * request (body already read) and its index, counting from 0.
+ * request (body already read) and its index, counting from 0. `closeStartedServers()` in an
+ * `afterEach` closes it if the test did not.
  */
 export async function startServer(
   handle: (request: IncomingMessage, response: ServerResponse, index: number) => void,
@@ -47,7 +50,7 @@ export async function startServer(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
-  return {
+  const testServer: TestServer = {
     url: `http://127.0.0.1:${port}/`,
     requests,
     waitForRequests: (count, timeoutMs = 5000) =>
@@ -66,12 +69,24 @@ export async function startServer(
               },
             });
           }),
-    close: () =>
-      new Promise((resolve) => {
+    close: () => {
+      started.delete(testServer);
+      return new Promise((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
+  started.add(testServer);
+  return testServer;
+}
+
+/**
+ * Closes every server `startServer` started that is still open, cutting its connections (event
+ * streams never end by themselves).
+ */
+export async function closeStartedServers(): Promise<void> {
+  await Promise.all([...started].map((server) => server.close()));
 }
 
 /** A URL where nothing listens: connecting to it fails at once (ECONNREFUSED). */
