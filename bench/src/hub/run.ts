@@ -11,7 +11,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setLoadExecArgv } from '../load/fleet.js';
@@ -119,8 +118,6 @@ const latencyWindow = values.quick
   : { warmupMs: 1_000, windowMs: 5_000 };
 
 interface RunResult {
-  /** 1-minute load average of the machine when this system's run started. */
-  loadAverage: number;
   throughput?: RampResult;
   latency?: LatencyResult;
   memory?: MemoryResult;
@@ -141,7 +138,7 @@ for (let run = 0; run < runs; run++) {
   const order = systems.map((_, i) => systems[(i + run) % systems.length]!);
   for (const name of order) {
     const { label, start } = SYSTEMS[name]!;
-    const result: RunResult = { loadAverage: loadavg()[0]! };
+    const result: RunResult = {};
     if (phases.has('ramp')) result.throughput = await rampThroughput(start, ramp);
     if (phases.has('latency')) {
       result.latency = await measureLatency(start, {
@@ -309,7 +306,7 @@ const markdown = [
   '',
   `\`${command}\` — ${new Date(started).toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
   '',
-  `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ulimit -n ${openFilesLimit}; shared with other work: the 1-minute load average ranged ${loadRange()} during the runs (2 would mean both cores busy), so expect noise.`,
+  `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ulimit -n ${openFilesLimit}, load average before the start ${machine.loadAverageAtStart.map((v) => v.toFixed(2)).join(' ')}. The machine is shared with other work (builds, test suites); the spread between runs shows how much that moved the figures.`,
   '',
   table,
   '',
@@ -355,11 +352,6 @@ if (!values['no-write'] && !values.quick) {
   );
   writeFileSync(`${dir}hub.md`, markdown);
   console.log(`wrote ${dir}hub.json and hub.md`);
-}
-
-function loadRange(): string {
-  const loads = [...results.values()].flat().map((r) => r.loadAverage);
-  return `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`;
 }
 
 function check(

@@ -9,7 +9,6 @@
  * spread between runs, and the ratios go to bench/results/server.{json,md}.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setLoadExecArgv } from '../load/fleet.js';
@@ -97,8 +96,6 @@ const latencyWindow = values.quick
   : { warmupMs: 1_000, windowMs: 5_000 };
 
 interface RunResult {
-  /** 1-minute load average of the machine when this server's run started. */
-  loadAverage: number;
   throughput: RampResult;
   latency: LatencyResult;
   memory: MemoryResult;
@@ -118,7 +115,6 @@ for (let run = 0; run < runs; run++) {
   const order = servers.map((_, i) => servers[(i + run) % servers.length]!);
   for (const name of order) {
     const start = () => startNodeServer(name, { mode, execArgv: profileArgv });
-    const loadAverage = loadavg()[0]!;
     const throughput = await rampThroughput(start, ramp);
     const latency = await measureLatency(start, {
       subscribers,
@@ -131,7 +127,7 @@ for (let run = 0; run < runs; run++) {
       loadProcesses: 1,
       settleMs: values.quick ? 500 : 1_500,
     });
-    results.get(name)!.push({ loadAverage, throughput, latency, memory });
+    results.get(name)!.push({ throughput, latency, memory });
     console.log(
       `  run ${run + 1}/${runs} ${NODE_SERVERS[name].padEnd(28)} ` +
         `${formatCount(throughput.best?.deliveriesPerSecond ?? Number.NaN).padStart(6)} deliveries/s ` +
@@ -267,7 +263,7 @@ const markdown = [
   '',
   `\`${command}\` — ${new Date(started).toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
   '',
-  `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}; shared with other work: the 1-minute load average ranged ${loadRange()} during the runs (2 would mean both cores busy), so expect noise.`,
+  `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, load average before the start ${machine.loadAverageAtStart.map((v) => v.toFixed(2)).join(' ')}. The machine is shared with other work (builds, test suites); the spread between runs shows how much that moved the figures.`,
   '',
   table,
   '',
@@ -304,11 +300,6 @@ if (!values['no-write'] && !values.quick) {
   );
   writeFileSync(`${dir}server.md`, markdown);
   console.log(`wrote ${dir}server.json and server.md`);
-}
-
-function loadRange(): string {
-  const loads = [...results.values()].flat().map((r) => r.loadAverage);
-  return `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`;
 }
 
 function check(
