@@ -90,6 +90,8 @@ function checkMarker(): void {
 async function connectMany(
   request: Extract<LoadRequest, { op: 'connect' }>,
 ): Promise<ConnectResult> {
+  // Attempts report through one module-level hook: one batch at a time.
+  if (onSettled !== undefined) throw new Error('a connect request is already in progress');
   const started = Date.now();
   const errors: Record<string, number> = {};
   let next = 0;
