@@ -9,6 +9,7 @@ export default defineConfig({
       'examples/*/test/**/*.test.ts',
       'deploy/**/*.test.ts',
     ],
+    reporters: ['default', './test-support/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
