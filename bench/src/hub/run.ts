@@ -10,9 +10,7 @@
  * go to bench/results/hub.{json,md}.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { check, listOf, parseOptions, positiveInteger, writeResults } from '../load/cli.js';
 import { setLoadExecArgv } from '../load/fleet.js';
 import {
   type BroadcastResult,
@@ -52,37 +50,35 @@ const USAGE = `usage: node bench/dist/hub/run.js [options]
   --quick                one run, shorter windows (a smoke test, not a result)
   --no-write             print only; leave bench/results alone`;
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '3' },
-    systems: { type: 'string', default: 'hub,nchan' },
-    subscribers: { type: 'string', default: '1000' },
-    'idle-connections': { type: 'string', default: '10000' },
-    hold: { type: 'string' },
-    'latency-rate': { type: 'string', default: '100' },
-    phases: { type: 'string', default: 'ramp,latency,memory,hold' },
-    profile: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
+const values = parseOptions(USAGE, {
+  runs: { type: 'string', default: '3' },
+  systems: { type: 'string', default: 'hub,nchan' },
+  subscribers: { type: 'string', default: '1000' },
+  'idle-connections': { type: 'string', default: '10000' },
+  hold: { type: 'string' },
+  'latency-rate': { type: 'string', default: '100' },
+  phases: { type: 'string', default: 'ramp,latency,memory,hold' },
+  profile: { type: 'string' },
+  quick: { type: 'boolean', default: false },
+  'no-write': { type: 'boolean', default: false },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
 
 const openFilesLimit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
-const runs = values.quick ? 1 : positive(values.runs, 'runs');
-const subscribers = positive(values.subscribers, 'subscribers');
-const idleConnections = positive(values['idle-connections'], 'idle-connections');
-const latencyRate = positive(values['latency-rate'], 'latency-rate');
+const runs = values.quick ? 1 : positiveInteger('runs', values.runs);
+const subscribers = positiveInteger('subscribers', values.subscribers);
+const idleConnections = positiveInteger('idle-connections', values['idle-connections']);
+const latencyRate = positiveInteger('latency-rate', values['latency-rate']);
 // The server under test needs one descriptor per connection plus a few of its own.
 const hold =
-  values.hold === undefined ? Math.floor(openFilesLimit * 0.9) : positive(values.hold, 'hold');
+  values.hold === undefined
+    ? Math.floor(openFilesLimit * 0.9)
+    : positiveInteger('hold', values.hold);
 // A load process holds at most this many, well inside its own limit.
 const holdProcesses = Math.max(1, Math.ceil(hold / 8000));
-const phases = new Set(values.phases.split(','));
+// A misspelt phase would otherwise be skipped without a word.
+const phases = new Set(
+  listOf('phases', values.phases, ['ramp', 'latency', 'memory', 'hold'] as const, USAGE),
+);
 const profileArgv =
   values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
 setLoadExecArgv(profileArgv);
@@ -96,11 +92,7 @@ const SYSTEMS: Record<string, { label: string; start: StartSystem } | undefined>
       ? { label: 'nchan (nginx, 1 worker)', start: () => startNchan(nginx!) }
       : undefined,
 };
-const systems = values.systems.split(',').filter((name) => {
-  if (!(name in SYSTEMS)) {
-    console.error(`unknown system "${name}"\n\n${USAGE}`);
-    process.exit(2);
-  }
+const systems = listOf('systems', values.systems, ['hub', 'nchan'], USAGE).filter((name) => {
   if (SYSTEMS[name] === undefined) {
     console.error(`skipping nchan: ${nchanProblem}`);
     return false;
@@ -320,56 +312,29 @@ const markdown = [
 console.log(`\n${markdown}`);
 
 if (!values['no-write'] && !values.quick) {
-  const dir = fileURLToPath(new URL('../../results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    `${dir}hub.json`,
-    `${JSON.stringify(
-      {
-        benchmark: 'hub',
-        command,
-        date: new Date(started).toISOString(),
-        durationSeconds: (Date.now() - started) / 1000,
-        machine,
-        options: {
-          runs,
-          subscribers,
-          idleConnections,
-          hold,
-          latencyRate,
-          ramp,
-          latencyWindow,
-          phases: [...phases],
-        },
-        summary: Object.fromEntries(summaries),
-        ratios,
-        targets,
-        runs: Object.fromEntries(results),
+  writeResults(
+    'hub',
+    {
+      benchmark: 'hub',
+      command,
+      date: new Date(started).toISOString(),
+      durationSeconds: (Date.now() - started) / 1000,
+      machine,
+      options: {
+        runs,
+        subscribers,
+        idleConnections,
+        hold,
+        latencyRate,
+        ramp,
+        latencyWindow,
+        phases: [...phases],
       },
-      null,
-      2,
-    )}\n`,
+      summary: Object.fromEntries(summaries),
+      ratios,
+      targets,
+      runs: Object.fromEntries(results),
+    },
+    markdown,
   );
-  writeFileSync(`${dir}hub.md`, markdown);
-  console.log(`wrote ${dir}hub.json and hub.md`);
-}
-
-function check(
-  name: string,
-  value: number | undefined,
-  ok: (v: number) => boolean,
-  format: (v: number) => string,
-): { name: string; value: string; met: boolean } {
-  if (value === undefined || !Number.isFinite(value))
-    return { name, value: 'not measured', met: false };
-  return { name, value: format(value), met: ok(value) };
-}
-
-function positive(raw: string, name: string): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    console.error(`--${name} must be a positive integer, got "${raw}"`);
-    process.exit(2);
-  }
-  return value;
 }

@@ -3,7 +3,7 @@
  * strings and as bytes, in 16 KiB and 64-byte chunks; and the encoder against a plain template
  * string. Prints a table and writes bench/results/protocol.json and protocol.md.
  *
- *   node bench/dist/protocol/run.js [--rounds N] [--min-run-ms N] [--only a,c]
+ *   node bench/dist/protocol/run.js [--rounds N] [--min-run-ms N] [--only a,b,c,encoder]
  *
  * Each row runs in a child process of its own (see rows.ts); inside it, both contenders run
  * interleaved and the medians are reported.
@@ -12,24 +12,34 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { listOf, parseOptions, positiveInteger } from '../load/cli.js';
 import type { MeasureOptions } from './measure.js';
 import { allRows, measureRow, type RowResult, type RowSpec } from './rows.js';
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '7' },
-    'min-run-ms': { type: 'string', default: '150' },
-    only: { type: 'string' },
-    row: { type: 'string' },
-  },
+const USAGE = `usage: node bench/dist/protocol/run.js [options]
+
+  --rounds N       interleaved rounds per row; medians are reported (default 7)
+  --min-run-ms N   shortest timed run of one contender in a round (default 150)
+  --only list      among a, b, c (the corpora) and encoder (default: all)`;
+
+const values = parseOptions(USAGE, {
+  rounds: { type: 'string', default: '7' },
+  'min-run-ms': { type: 'string', default: '150' },
+  only: { type: 'string' },
+  row: { type: 'string' },
 });
 
 const options: MeasureOptions = {
-  rounds: Number(values.rounds),
-  minRunMs: Number(values['min-run-ms']),
+  rounds: positiveInteger('rounds', values.rounds),
+  minRunMs: positiveInteger('min-run-ms', values['min-run-ms']),
   warmupMs: 400,
 };
+// Checked before any row runs: an unknown name would select no rows and overwrite the results
+// with an empty table.
+const only =
+  values.only === undefined
+    ? undefined
+    : listOf('only', values.only, ['a', 'b', 'c', 'encoder'] as const, USAGE);
 
 if (values.row !== undefined) {
   // Child: measure one row and hand the result back on stdout.
@@ -49,7 +59,6 @@ function verdict(result: RowResult): string {
 }
 
 function main(): void {
-  const only = values.only?.split(',');
   const rows = allRows().filter(
     (spec) =>
       only === undefined ||

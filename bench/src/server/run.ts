@@ -8,9 +8,7 @@
  * the server's RSS per idle connection with 10 000 connections. Medians of several runs, the
  * spread between runs, and the ratios go to bench/results/server.{json,md}.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { check, fail, listOf, parseOptions, positiveInteger, writeResults } from '../load/cli.js';
 import { setLoadExecArgv } from '../load/fleet.js';
 import {
   DEFAULT_RAMP,
@@ -47,41 +45,32 @@ const USAGE = `usage: node bench/dist/server/run.js [options]
   --quick                one run, shorter windows (a smoke test, not a result)
   --no-write             print only; leave bench/results alone`;
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '3' },
-    servers: { type: 'string', default: Object.keys(NODE_SERVERS).join(',') },
-    subscribers: { type: 'string', default: '1000' },
-    'idle-connections': { type: 'string', default: '10000' },
-    'latency-rate': { type: 'string', default: '100' },
-    publish: { type: 'string', default: 'separate' },
-    profile: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
+const values = parseOptions(USAGE, {
+  runs: { type: 'string', default: '3' },
+  servers: { type: 'string', default: Object.keys(NODE_SERVERS).join(',') },
+  subscribers: { type: 'string', default: '1000' },
+  'idle-connections': { type: 'string', default: '10000' },
+  'latency-rate': { type: 'string', default: '100' },
+  publish: { type: 'string', default: 'separate' },
+  profile: { type: 'string' },
+  quick: { type: 'boolean', default: false },
+  'no-write': { type: 'boolean', default: false },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
 
-const servers = values.servers.split(',').map((name) => {
-  if (!(name in NODE_SERVERS)) {
-    console.error(`unknown server "${name}"\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return name as NodeServerName;
-});
+const servers = listOf(
+  'servers',
+  values.servers,
+  Object.keys(NODE_SERVERS) as NodeServerName[],
+  USAGE,
+);
 const mode = values.publish as PublishMode;
 if (mode !== 'separate' && mode !== 'burst') {
-  console.error(`--publish must be separate or burst, got "${values.publish}"`);
-  process.exit(2);
+  fail(`--publish must be separate or burst, got "${values.publish}"`);
 }
-const runs = values.quick ? 1 : positive('runs');
-const subscribers = positive('subscribers');
-const idleConnections = positive('idle-connections');
-const latencyRate = positive('latency-rate');
+const runs = values.quick ? 1 : positiveInteger('runs', values.runs);
+const subscribers = positiveInteger('subscribers', values.subscribers);
+const idleConnections = positiveInteger('idle-connections', values['idle-connections']);
+const latencyRate = positiveInteger('latency-rate', values['latency-rate']);
 const profileArgv =
   values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
 setLoadExecArgv(profileArgv);
@@ -277,47 +266,20 @@ const markdown = [
 console.log(`\n${markdown}`);
 
 if (!values['no-write'] && !values.quick) {
-  const dir = fileURLToPath(new URL('../../results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    `${dir}server.json`,
-    `${JSON.stringify(
-      {
-        benchmark: 'server',
-        command,
-        date: new Date(started).toISOString(),
-        durationSeconds: (Date.now() - started) / 1000,
-        machine,
-        options: { runs, subscribers, idleConnections, latencyRate, mode, ramp, latencyWindow },
-        summary: Object.fromEntries(summaries),
-        ratios,
-        targets,
-        runs: Object.fromEntries(results),
-      },
-      null,
-      2,
-    )}\n`,
+  writeResults(
+    'server',
+    {
+      benchmark: 'server',
+      command,
+      date: new Date(started).toISOString(),
+      durationSeconds: (Date.now() - started) / 1000,
+      machine,
+      options: { runs, subscribers, idleConnections, latencyRate, mode, ramp, latencyWindow },
+      summary: Object.fromEntries(summaries),
+      ratios,
+      targets,
+      runs: Object.fromEntries(results),
+    },
+    markdown,
   );
-  writeFileSync(`${dir}server.md`, markdown);
-  console.log(`wrote ${dir}server.json and server.md`);
-}
-
-function check(
-  name: string,
-  value: number | undefined,
-  ok: (v: number) => boolean,
-  format: (v: number) => string,
-): { name: string; value: string; met: boolean } {
-  if (value === undefined || !Number.isFinite(value))
-    return { name, value: 'not measured', met: false };
-  return { name, value: format(value), met: ok(value) };
-}
-
-function positive(name: 'runs' | 'subscribers' | 'idle-connections' | 'latency-rate'): number {
-  const value = Number(values[name]);
-  if (!Number.isInteger(value) || value <= 0) {
-    console.error(`--${name} must be a positive integer, got "${values[name]}"`);
-    process.exit(2);
-  }
-  return value;
 }
