@@ -68,8 +68,9 @@ export class SubscriberIndex {
       for (const subscriber of set) {
         if (subscriber.lastConsidered === sequence) continue;
         subscriber.lastConsidered = sequence;
-        // An exact selector matched: a public update needs no further test.
-        if (!update.private || subscriber.grant.canReceive(update, subscriber.selectors)) {
+        // An exact selector matched, so the subscription side is settled: a public update
+        // needs no further test, a private one only the claim.
+        if (!update.private || subscriber.grant.canReceivePrivate(topics)) {
           visit(subscriber);
         }
       }
