@@ -181,12 +181,6 @@ export class Hub {
       },
       this.options,
     );
-    if (update.retry !== undefined && (!Number.isSafeInteger(update.retry) || update.retry < 0)) {
-      throw new HttpError(
-        400,
-        `"retry" must be a non-negative integer of milliseconds, got ${update.retry}`,
-      );
-    }
     const stored = await this.#broker.publish({ ...update, id: update.id ?? createUpdateId() });
     this.metrics.published++;
     return stored.id;

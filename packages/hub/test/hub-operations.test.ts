@@ -116,6 +116,12 @@ describe('embedded in an existing server', () => {
         /must not contain CR, LF or NUL/,
       );
       await expect(hub.publish({ topics: [] })).rejects.toThrow(/missing "topic"/);
+      await expect(hub.publish({ topics: ['embedded'], retry: -3 })).rejects.toThrow(
+        /"retry" must be a non-negative integer of milliseconds, got -3/,
+      );
+      await expect(hub.publish({ topics: ['embedded'], retry: Number.NaN })).rejects.toThrow(
+        /got NaN/,
+      );
 
       await hub.close();
       await raw.closed();

@@ -258,29 +258,30 @@ function jsonOptionalString(value: unknown, name: string): string | undefined {
 
 function jsonRetry(value: unknown): number {
   if (typeof value === 'string') return parseRetry(value);
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new HttpError(
-      400,
-      `"retry" must be a non-negative integer of milliseconds, got ${JSON.stringify(value)}`,
-    );
-  }
+  if (!isRetry(value)) throw invalidRetry(value);
   return value;
+}
+
+function isRetry(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function invalidRetry(value: unknown): HttpError {
+  // JSON.stringify quotes strings and shows objects, but would write NaN and Infinity as null.
+  const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+  return new HttpError(400, `"retry" must be a non-negative integer of milliseconds, got ${shown}`);
 }
 
 /** The SSE spec's rule for `retry`: "If the field value consists of only ASCII digits". */
 function parseRetry(value: string): number {
-  if (!/^[0-9]{1,15}$/.test(value)) {
-    throw new HttpError(
-      400,
-      `"retry" must be a non-negative integer of milliseconds, got ${JSON.stringify(value)}`,
-    );
-  }
+  if (!/^[0-9]{1,15}$/.test(value)) throw invalidRetry(value);
   return Number(value);
 }
 
 /**
  * Checks an update's fields by the rules a publish request is held to (topics present and
- * well-formed, none in the hub's namespace, `id` and `type` safe for the wire).
+ * well-formed, none in the hub's namespace, `id` and `type` safe for the wire, `retry` a
+ * whole number of milliseconds).
  *
  * @throws HttpError 400 or 403 with the reason.
  */
@@ -322,6 +323,8 @@ export function validatePublishRequest(
     assertNoControlCharacters(id, '"id"');
   }
   if (type !== undefined) assertSingleLine(type, 'type');
+  // The parsers hand over whole numbers already; an application calling Hub.publish may not.
+  if (request.retry !== undefined && !isRetry(request.retry)) throw invalidRetry(request.retry);
   return request;
 }
 
