@@ -15,6 +15,8 @@ const PUBLIC_KEY = [
   'ES512',
   'EdDSA',
 ] as const;
+/** Every value `--jwt-algorithm` takes: the HMAC ones for a secret, the others for a public key. */
+export const JWT_ALGORITHMS: readonly string[] = [...HMAC, ...PUBLIC_KEY];
 
 /**
  * Reads a JWT key option. One value covers every kind of key:

@@ -9,7 +9,7 @@ import { HUB_DEFAULTS, type HubOptions } from '../hub-options.js';
 import { createLogger } from '../logger.js';
 import { HUB_PATH } from '../protocol/draft-07.js';
 import type { CliIo } from './io.js';
-import { keyConfigFrom } from './key-config.js';
+import { JWT_ALGORITHMS, keyConfigFrom } from './key-config.js';
 import {
   formatOptionsHelp,
   type OptionSpec,
@@ -74,8 +74,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     env: 'TIDINGS_JWT_ALGORITHM',
     defaultText: 'HS256 for secrets, RS256 for PEM keys',
     placeholder: 'alg',
-    description:
-      'The one algorithm accepted (HS256|HS384|HS512|RS256|RS384|RS512|ES256|ES384|ES512|PS256)',
+    description: `The one algorithm accepted (${JWT_ALGORITHMS.join('|')})`,
   },
   {
     name: 'anonymous',
