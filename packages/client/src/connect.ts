@@ -268,6 +268,22 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
     if (options.stallTimeout !== undefined && !(options.stallTimeout > 0)) {
       throw new RangeError(`connect(): stallTimeout must be > 0 ms, got ${options.stallTimeout}`);
     }
+    const { parse } = options;
+    if (
+      parse !== undefined &&
+      parse !== 'text' &&
+      parse !== 'json' &&
+      typeof parse !== 'function'
+    ) {
+      throw new TypeError(
+        `connect(): parse must be 'text', 'json' or a function, got ${JSON.stringify(parse)}`,
+      );
+    }
+    if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+      throw new TypeError('connect(): fetch must be a function');
+    }
+    // Checked now: at the first reconnection a RangeError would have no caller to reach.
+    backoffDelay({ failures: 0, serverRetry: undefined }, options.backoff);
 
     this.#options = options;
     this.#clock = options.clock ?? systemClock;

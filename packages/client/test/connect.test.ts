@@ -187,6 +187,15 @@ describe('connect(): reading', () => {
     );
     expect(() => connect('http://x/', { maxAttempts: 0 })).toThrow(RangeError);
     expect(() => connect('http://x/', { stallTimeout: 0 })).toThrow(RangeError);
+    expect(() => connect('http://x/', { backoff: { factor: -1 } })).toThrow(
+      /backoff\.factor must be a finite number >= 0, got -1/,
+    );
+    expect(() => connect('http://x/', { parse: 'JSON' as 'json' })).toThrow(
+      /parse must be 'text', 'json' or a function, got "JSON"/,
+    );
+    expect(() => connect('http://x/', { fetch: 'no' as unknown as typeof fetch })).toThrow(
+      /fetch must be a function/,
+    );
   });
 });
 
