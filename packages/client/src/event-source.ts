@@ -158,6 +158,10 @@ export class EventSource extends EventTarget {
         'SyntaxError',
       );
     }
+    if (init.fetch !== undefined && typeof init.fetch !== 'function') {
+      // Otherwise every attempt would fail as a "network error" and reconnect forever.
+      throw new TypeError('EventSource: init.fetch must be a function');
+    }
     this.#url = parsed.href;
     this.#withCredentials = Boolean(init.withCredentials);
     this.#headers = init.headers;

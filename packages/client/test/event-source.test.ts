@@ -40,6 +40,12 @@ describe('EventSource in Node', () => {
     }
   });
 
+  it('rejects a fetch option that is not a function at once, not as a network error', () => {
+    expect(
+      () => new EventSource('http://127.0.0.1/', { fetch: 'no' as unknown as typeof fetch }),
+    ).toThrow(/init\.fetch must be a function/);
+  });
+
   it('sends Accept, Cache-Control and the extra headers; a header function runs per connection', async () => {
     const server = await startServer((_request, response) => {
       response.writeHead(200, eventStreamHeaders);
