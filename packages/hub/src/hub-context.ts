@@ -7,6 +7,7 @@ import type { CorsPolicy } from './http/cors.js';
 import type { ResolvedHubOptions } from './hub-options.js';
 import type { Logger } from './logger.js';
 import type { HubMetrics } from './metrics.js';
+import type { PublishRequest } from './protocol/draft-07.js';
 import type { SharedCompilations } from './shared-compilations.js';
 import type { Subscriber } from './subscriber.js';
 import type { SubscriberIndex } from './subscriber-index.js';
@@ -27,6 +28,11 @@ export interface HubContext {
   readonly compilations: SharedCompilations;
   /** True once shutdown began: new streams are refused. */
   readonly closing: boolean;
+  /**
+   * Hands a checked publish request to the broker, with a generated id when it has none,
+   * and counts it: what a publish request and `Hub.publish` share once their checks passed.
+   */
+  publish(update: PublishRequest): Promise<StoredUpdate>;
   /** Publishes an update the hub makes itself (subscription events): no auth, no reserved-topic rule. */
   publishOwn(update: Update): Promise<StoredUpdate>;
   /** Options shared by every subscriber stream (one validated config for all). */

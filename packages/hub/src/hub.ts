@@ -17,7 +17,12 @@ import type { HubContext } from './hub-context.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './hub-options.js';
 import { createLogger, type Logger } from './logger.js';
 import { HubMetrics } from './metrics.js';
-import { HUB_PATH, parseSubscriptionsPath, validatePublishRequest } from './protocol/draft-07.js';
+import {
+  HUB_PATH,
+  type PublishRequest,
+  parseSubscriptionsPath,
+  validatePublishRequest,
+} from './protocol/draft-07.js';
 import { handlePublish } from './routes/publish.js';
 import { StatsFeed } from './routes/stats-feed.js';
 import { announce, handleSubscribe } from './routes/subscribe.js';
@@ -97,6 +102,7 @@ export class Hub {
       get closing() {
         return hub.#closing;
       },
+      publish: (update) => this.#accept(update),
       publishOwn: (update) => broker.publish(update),
       streamOptions: {
         heartbeatMs: options.heartbeatMs === 0 ? false : options.heartbeatMs,
@@ -181,9 +187,24 @@ export class Hub {
       },
       this.options,
     );
+    return (await this.#accept(update)).id;
+  }
+
+  async #accept(update: PublishRequest): Promise<StoredUpdate> {
     const stored = await this.#broker.publish({ ...update, id: update.id ?? createUpdateId() });
     this.metrics.published++;
-    return stored.id;
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug(
+        {
+          id: stored.id,
+          topics: stored.topics,
+          private: stored.private,
+          bytes: stored.chunk.length,
+        },
+        'update published',
+      );
+    }
+    return stored;
   }
 
   /**

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkPublish } from '../auth/index.js';
-import { createUpdateId } from '../event-id.js';
 import { HttpError } from '../http/http-error.js';
 import { assertDeclaredLength, readBody } from '../http/read-body.js';
 import type { RequestTarget } from '../http/request-target.js';
@@ -47,18 +46,6 @@ export async function handlePublish(
   const update = parsePublishRequest(kind, body, options);
   const allowed = checkPublish(principal, update.topics);
   if (!allowed.ok) throw new HttpError(403, allowed.reason);
-  const stored = await context.broker.publish({
-    topics: update.topics,
-    data: update.data,
-    private: update.private,
-    id: update.id ?? createUpdateId(),
-    type: update.type,
-    retry: update.retry,
-  });
-  context.metrics.published++;
-  context.logger.debug(
-    { id: stored.id, topics: stored.topics, private: stored.private, bytes: stored.chunk.length },
-    'update published',
-  );
+  const stored = await context.publish(update);
   sendText(response, 200, stored.id, corsHeaders);
 }
