@@ -84,8 +84,12 @@ export function createParser(
   options: ParserOptions = {},
 ): EventStreamParser {
   const { onEvent, onRetry, onComment, onError } = callbacks;
-  const maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
-  const maxEventSize = options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE;
+  const maxLineLength = limitOption(
+    options.maxLineLength,
+    'maxLineLength',
+    DEFAULT_MAX_LINE_LENGTH,
+  );
+  const maxEventSize = limitOption(options.maxEventSize, 'maxEventSize', DEFAULT_MAX_EVENT_SIZE);
 
   // "last event ID string": what the last dispatched block committed.
   let lastEventId = options.lastEventId ?? '';
@@ -455,4 +459,18 @@ export function createParser(
       return lastEventId;
     },
   };
+}
+
+/**
+ * A limit option, checked once here: NaN or a string would otherwise make every comparison
+ * with it false and switch the limit off without a word.
+ */
+function limitOption(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new RangeError(
+      `createParser(): ${name} must be a number > 0 (Infinity for no limit), got ${String(value)}`,
+    );
+  }
+  return value;
 }

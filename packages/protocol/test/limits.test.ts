@@ -147,6 +147,17 @@ describe('ParseError', () => {
   });
 });
 
+test('a limit that is not a number > 0 is refused at once, not silently ignored', () => {
+  for (const bad of [0, -1, Number.NaN, '10' as unknown as number]) {
+    expect(() => createParser({}, { maxLineLength: bad })).toThrow(
+      /createParser\(\): maxLineLength must be a number > 0/,
+    );
+    expect(() => createParser({}, { maxEventSize: bad })).toThrow(RangeError);
+  }
+  const parser = createParser({}, { maxLineLength: Infinity, maxEventSize: Infinity });
+  expect(() => parser.feed('data: x\n\n')).not.toThrow();
+});
+
 test('the default limits are generous: 8 Mi code units a line, 32 Mi an event', () => {
   expect(DEFAULT_MAX_LINE_LENGTH).toBe(8 * 1024 * 1024);
   expect(DEFAULT_MAX_EVENT_SIZE).toBe(32 * 1024 * 1024);
