@@ -74,7 +74,8 @@ const EC_ALGORITHM_BY_CURVE: Record<string, AsymmetricAlgorithm> = {
   secp384r1: 'ES384',
   secp521r1: 'ES512',
 };
-const ASYMMETRIC_ALGORITHMS: AsymmetricAlgorithm[] = [
+/** Every public-key algorithm the hub verifies (a JWKS may use any of them). */
+export const ASYMMETRIC_ALGORITHMS: readonly AsymmetricAlgorithm[] = [
   ...RSA_ALGORITHMS,
   'ES256',
   'ES384',
@@ -247,7 +248,9 @@ async function loadJwks(
       );
     }
   }
-  const algorithms = config.algorithms?.length ? [...config.algorithms] : ASYMMETRIC_ALGORITHMS;
+  const algorithms = config.algorithms?.length
+    ? [...config.algorithms]
+    : [...ASYMMETRIC_ALGORITHMS];
   if (config.file !== undefined) {
     let jwks: JSONWebKeySet;
     try {

@@ -1,22 +1,17 @@
 import { readFileSync } from 'node:fs';
 import type { KeyConfig } from '../auth/index.js';
+import {
+  ASYMMETRIC_ALGORITHMS,
+  type AsymmetricAlgorithm,
+  HMAC_MIN_BYTES,
+  type HmacAlgorithm,
+} from '../auth/keys.js';
 import { UsageError } from './options.js';
 
-const HMAC = ['HS256', 'HS384', 'HS512'] as const;
-const PUBLIC_KEY = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
+// From the lists the key reader checks against, so the CLI cannot offer one it refuses.
+const HMAC = Object.keys(HMAC_MIN_BYTES) as HmacAlgorithm[];
 /** Every value `--jwt-algorithm` takes: the HMAC ones for a secret, the others for a public key. */
-export const JWT_ALGORITHMS: readonly string[] = [...HMAC, ...PUBLIC_KEY];
+export const JWT_ALGORITHMS: readonly string[] = [...HMAC, ...ASYMMETRIC_ALGORITHMS];
 
 /**
  * Reads a JWT key option. One value covers every kind of key:
@@ -58,15 +53,18 @@ export function keyConfigFrom(
     }
   }
   if (text.startsWith('-----BEGIN')) {
-    if (algorithm !== undefined && !(PUBLIC_KEY as readonly string[]).includes(algorithm)) {
+    if (
+      algorithm !== undefined &&
+      !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(algorithm)
+    ) {
       throw new UsageError(
-        `${what}: a PEM public key needs --jwt-algorithm ${PUBLIC_KEY.join('|')}, got ${algorithm}`,
+        `${what}: a PEM public key needs --jwt-algorithm ${ASYMMETRIC_ALGORITHMS.join('|')}, got ${algorithm}`,
       );
     }
     return {
       kind: 'public-key',
       pem: text,
-      algorithms: [(algorithm ?? 'RS256') as (typeof PUBLIC_KEY)[number]],
+      algorithms: [(algorithm ?? 'RS256') as AsymmetricAlgorithm],
     };
   }
   if (algorithm !== undefined && !(HMAC as readonly string[]).includes(algorithm)) {
@@ -77,6 +75,6 @@ export function keyConfigFrom(
   return {
     kind: 'secret',
     secret: text,
-    algorithms: [(algorithm ?? 'HS256') as (typeof HMAC)[number]],
+    algorithms: [(algorithm ?? 'HS256') as HmacAlgorithm],
   };
 }
