@@ -53,6 +53,11 @@ type Style = keyof typeof STYLES;
 export async function listen(url: string | URL, options: ListenOptions = {}): Promise<void> {
   const nodeProcess = (globalThis as { process?: NodeLikeProcess }).process;
   const { output: givenOutput, color: givenColor, format = 'pretty', ...connectOptions } = options;
+  if (format !== 'pretty' && format !== 'json') {
+    throw new TypeError(
+      `listen(): format must be 'pretty' or 'json', got ${JSON.stringify(format)}`,
+    );
+  }
   const output = givenOutput ?? nodeProcess?.stdout;
   if (output === undefined) {
     throw new TypeError('listen(): there is no process.stdout here; pass options.output');

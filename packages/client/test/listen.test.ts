@@ -107,6 +107,14 @@ describe('listen()', () => {
     expect(output.text).toMatch(/stream ended\n$/);
   });
 
+  it('refuses an unknown format before connecting', async () => {
+    const output = capture(false);
+    await expect(
+      listen('http://127.0.0.1:9/', { output, format: 'yaml' as 'json' }),
+    ).rejects.toThrow(/format must be 'pretty' or 'json', got "yaml"/);
+    expect(output.text).toBe('');
+  });
+
   it('prints the error that ended the stream, then rejects with it', async () => {
     const server = await startServer((_request, response) => {
       response.writeHead(403, { 'Content-Type': 'text/plain' });
