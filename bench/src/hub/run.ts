@@ -33,6 +33,7 @@ import {
   markdownTable,
 } from '../load/report.js';
 import { type Spread, spread } from '../load/stats.js';
+import { type LoadSummary, summarizeLoad } from '../load/summary.js';
 import type { StartSystem } from '../load/system-under-test.js';
 import { startHub } from './hub-process.js';
 import { findNginx, nchanAvailable, startNchan } from './nchan-process.js';
@@ -168,34 +169,21 @@ for (let run = 0; run < runs; run++) {
   }
 }
 
-interface Summary {
+interface Summary extends LoadSummary {
   system: string;
-  deliveriesPerSecond: Spread;
-  bestRate: Spread;
-  p50Ms: Spread;
-  p99Ms: Spread;
-  bytesPerConnection: Spread;
   held: Spread;
   reached: Spread;
   broadcastMs: Spread;
-  loadCpuAtBest: number;
 }
 
 const summaries = new Map<string, Summary>();
 for (const [name, list] of results) {
   summaries.set(name, {
     system: SYSTEMS[name]!.label,
-    deliveriesPerSecond: spread(
-      list.map((r) => r.throughput?.best?.deliveriesPerSecond ?? Number.NaN),
-    ),
-    bestRate: spread(list.map((r) => r.throughput?.best?.rate ?? Number.NaN)),
-    p50Ms: spread(list.map((r) => r.latency?.p50Ms ?? Number.NaN)),
-    p99Ms: spread(list.map((r) => r.latency?.p99Ms ?? Number.NaN)),
-    bytesPerConnection: spread(list.map((r) => r.memory?.bytesPerConnection ?? Number.NaN)),
+    ...summarizeLoad(list),
     held: spread(list.map((r) => r.broadcast?.opened ?? Number.NaN)),
     reached: spread(list.map((r) => r.broadcast?.reached ?? Number.NaN)),
     broadcastMs: spread(list.map((r) => r.broadcast?.elapsedMs ?? Number.NaN)),
-    loadCpuAtBest: Math.max(0, ...list.map((r) => r.throughput?.best?.loadCpu ?? 0)),
   });
 }
 

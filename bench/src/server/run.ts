@@ -28,7 +28,7 @@ import {
   machineInfo,
   markdownTable,
 } from '../load/report.js';
-import { type Spread, spread } from '../load/stats.js';
+import { type LoadSummary, summarizeLoad } from '../load/summary.js';
 import { NODE_SERVERS, type NodeServerName, startNodeServer } from './node-server-process.js';
 import type { PublishMode } from './publish-loop.js';
 
@@ -127,30 +127,13 @@ for (let run = 0; run < runs; run++) {
   }
 }
 
-interface Summary {
+interface Summary extends LoadSummary {
   server: string;
-  deliveriesPerSecond: Spread;
-  bestRate: Spread;
-  p50Ms: Spread;
-  p99Ms: Spread;
-  bytesPerConnection: Spread;
-  /** Highest load-client CPU seen at the best step: near 1.0 means the client was the limit. */
-  loadCpuAtBest: number;
 }
 
 const summaries = new Map<NodeServerName, Summary>();
 for (const [name, list] of results) {
-  summaries.set(name, {
-    server: NODE_SERVERS[name],
-    deliveriesPerSecond: spread(
-      list.map((r) => r.throughput.best?.deliveriesPerSecond ?? Number.NaN),
-    ),
-    bestRate: spread(list.map((r) => r.throughput.best?.rate ?? Number.NaN)),
-    p50Ms: spread(list.map((r) => r.latency.p50Ms)),
-    p99Ms: spread(list.map((r) => r.latency.p99Ms)),
-    bytesPerConnection: spread(list.map((r) => r.memory.bytesPerConnection)),
-    loadCpuAtBest: Math.max(...list.map((r) => r.throughput.best?.loadCpu ?? 0)),
-  });
+  summaries.set(name, { server: NODE_SERVERS[name], ...summarizeLoad(list) });
 }
 
 const ours = summaries.get('tidings');
@@ -215,8 +198,9 @@ const table = markdownTable(
     `${formatBytes(s.bytesPerConnection.median)} (${formatPercent(s.bytesPerConnection.relativeRange)})`,
   ]),
 );
+const peers = (['better-sse', 'node-http'] as const).filter((peer) => ratios[peer] !== undefined);
 const ratioTable =
-  ours === undefined
+  peers.length === 0
     ? ''
     : markdownTable(
         [
@@ -225,14 +209,12 @@ const ratioTable =
           'p99 latency (lower is better)',
           'memory per connection',
         ],
-        (['better-sse', 'node-http'] as const)
-          .filter((peer) => ratios[peer] !== undefined)
-          .map((peer) => [
-            NODE_SERVERS[peer],
-            `${formatRatio(ratios[peer]!.deliveries)} as many`,
-            `${formatRatio(ratios[peer]!.p99)} lower`,
-            `${formatRatio(ratios[peer]!.memory)} less`,
-          ]),
+        peers.map((peer) => [
+          NODE_SERVERS[peer],
+          `${formatRatio(ratios[peer]!.deliveries)} as many`,
+          `${formatRatio(ratios[peer]!.p99)} lower`,
+          `${formatRatio(ratios[peer]!.memory)} less`,
+        ]),
       );
 const targetLines = targets.map((t) => `- ${t.met ? '✅' : '❌'} ${t.name}: ${t.value}`);
 const clientBound = [...summaries.values()].filter((s) => s.loadCpuAtBest > 0.9);
