@@ -9,8 +9,19 @@ import { type ChildProcess, fork } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-const CONNECTIONS = Number(process.env.CONNECTIONS ?? 5000);
-const RUNS = Number(process.env.RUNS ?? 3);
+function positiveInteger(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    console.error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const CONNECTIONS = positiveInteger('CONNECTIONS', 5000);
+const RUNS = positiveInteger('RUNS', 3);
 const serverPath = fileURLToPath(new URL('./idle-server.js', import.meta.url));
 
 interface Sample {
