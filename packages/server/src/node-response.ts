@@ -51,6 +51,14 @@ export function openNodeResponse(
       config.compression,
     );
     (res as ServerResponse).writeHead(config.status, headers);
+    // RFC 9110 §9.3.2: "The server SHOULD send the same header fields in response to a HEAD
+    // request as it would have sent if the request method had been GET", and no content.
+    // Node drops body writes to a HEAD response without sending its head, so the head goes
+    // out with end(), and the stream is closed from the start (as if the client had left).
+    if (req.method === 'HEAD') {
+      (res as ServerResponse).end();
+      return new NodeSink(res as unknown as NodeWritable, listener, compressor, flags, true);
+    }
     // Events are small and must leave at once: Nagle's algorithm would hold one back while
     // the previous one is unacknowledged.
     if (version !== 'h2') req.socket?.setNoDelay?.(true);

@@ -260,6 +260,48 @@ describe('EventStream on node:http (HTTP/1.1)', () => {
     expect(streamStats()).toMatchObject({ open: 0, heartbeatStreams: 0 });
   });
 
+  it('answers HEAD with the GET head and no body, and frees the connection for the next request', async () => {
+    const opened = deferred<EventStream>();
+    handler = (req, res) => {
+      if (req.method !== 'HEAD') {
+        res.end('next');
+        return;
+      }
+      const stream = EventStream.fromNode(req, res, { retry: 1000 });
+      // A handler written for GET: sending on a HEAD stream is harmless and goes nowhere.
+      expect(stream.send({ data: 'x' })).toBe(false);
+      opened.resolve(stream);
+    };
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const head = await new Promise<IncomingMessage>((resolve, reject) => {
+      const request = http.request(`${base}/events`, { method: 'HEAD', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    const stream = await opened.promise;
+    expect(stream.closed).toBe(true);
+    // The same keep-alive connection serves the next request.
+    const body = await new Promise<string>((resolve, reject) => {
+      const request = http.get(`${base}/plain`, { agent }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve(text));
+      });
+      request.on('error', reject);
+    });
+    expect(body).toBe('next');
+    agent.destroy();
+    expect(streamStats()).toMatchObject({ open: 0, heartbeatStreams: 0 });
+  });
+
   it('refuses a response whose head was already sent', async () => {
     const failure = deferred<unknown>();
     handler = (req, res) => {
