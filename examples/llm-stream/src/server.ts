@@ -60,6 +60,11 @@ export function createLlmServer(options: LlmServerOptions): Server {
   }
 
   function chat(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    // The head a GET would get, and nothing else: a HEAD must not cost an upstream request.
+    if (req.method === 'HEAD') {
+      EventStream.fromNode(req, res);
+      return;
+    }
     const resumeFrom = req.headers['last-event-id'] ?? url.searchParams.get('lastEventId');
     if (typeof resumeFrom === 'string' && resumeFrom !== '') {
       const position = parseReplyId(resumeFrom);

@@ -220,4 +220,18 @@ describe('llm-stream example', () => {
     const page = await fetch(`${url}/`);
     expect(await page.text()).toContain("addEventListener('token'");
   });
+
+  it('answers HEAD /chat with the stream head without asking the upstream', async () => {
+    const upstream = await fakeOpenAi({ tokens: ['never'] });
+    const url = await startExample({
+      source: openAiUpstream({ baseUrl: upstream.baseUrl, model: 'test-model' }),
+    });
+    const head = await fetch(`${url}/chat?prompt=hi`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    // A GET afterwards does reach the upstream: the HEAD alone did not.
+    const { events } = await read(`${url}/chat?prompt=hi`);
+    expect(events.map((e) => e.type)).toEqual(['start', 'token', 'done']);
+    expect(upstream.requests).toHaveLength(1);
+  });
 });
