@@ -10,16 +10,13 @@ const COLON = 58;
 const BOM = 0xfeff;
 const DIGIT_0 = 48;
 const DIGIT_9 = 57;
-// The letters of the four field names.
+// The first letters of the four field names, and the letters of `data`, matched inline.
 const A = 97;
 const D = 100;
 const E = 101;
 const I = 105;
-const N = 110;
 const R = 114;
 const T = 116;
-const V = 118;
-const Y = 121;
 
 /** Up to this many digits, a retry value is summed up exactly without `parseInt`. */
 const EXACT_RETRY_DIGITS = 15;
@@ -174,75 +171,37 @@ export function createParser(
   /**
    * One complete, non-empty line: `text` from `start` to `end` (exclusive). `text[end]` is the
    * line's terminator or past the end of `text`, so peeking one character past a field name
-   * or a colon can never read a character of the next line.
+   * or a colon can never read a character of the next line. Kept small, with the rarer work in
+   * functions of its own, so that the JIT can inline it into the loop over a chunk's lines.
    */
   function processLine(text: string, start: number, end: number): void {
     if (discardEvent) return;
     const first = text.charCodeAt(start);
-
     // "If the line starts with a U+003A COLON character (:): Ignore the line." It goes to
     // onComment, so that heartbeats and notes from the server can be observed.
     if (first === COLON) {
-      if (onComment !== undefined) {
-        onComment(text.slice(text.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
-      }
+      if (onComment !== undefined) comment(text, start, end);
       return;
     }
-
-    // "Collect the characters on the line before the first U+003A COLON character (:), and
-    // let field be that string." Only four names mean anything, and "field names must be
-    // compared literally, with no case folding performed" (`Data` is not `data`). So rather
-    // than searching for the colon, match one name's letters and then want a colon or the
-    // line end right after them. A comparison fails at the terminator, so none reads past the
-    // line.
-    let nameEnd: number;
+    const valueStart = fieldValueStart(text, start, end, first);
+    if (valueStart === -1) return; // "Otherwise: The field is ignored."
     if (first === D) {
-      if (text.charCodeAt(start + 1) !== A || text.charCodeAt(start + 2) !== T) return;
-      if (text.charCodeAt(start + 3) !== A) return;
-      nameEnd = start + 4;
+      appendData(text.slice(valueStart, end));
     } else if (first === E) {
-      if (text.charCodeAt(start + 1) !== V || text.charCodeAt(start + 2) !== E) return;
-      if (text.charCodeAt(start + 3) !== N || text.charCodeAt(start + 4) !== T) return;
-      nameEnd = start + 5;
+      // "Set the event type buffer to field value."
+      typeBuffer = text.slice(valueStart, end);
     } else if (first === I) {
-      if (text.charCodeAt(start + 1) !== D) return;
-      nameEnd = start + 2;
-    } else if (first === R) {
-      if (text.charCodeAt(start + 1) !== E || text.charCodeAt(start + 2) !== T) return;
-      if (text.charCodeAt(start + 3) !== R || text.charCodeAt(start + 4) !== Y) return;
-      nameEnd = start + 5;
+      // "If the field value does not contain U+0000 NULL, then set the last event ID
+      // buffer to the field value. Otherwise, ignore the field."
+      const value = text.slice(valueStart, end);
+      if (value.indexOf('\0') === -1) idBuffer = value;
     } else {
-      // "Otherwise: The field is ignored."
-      return;
+      retry(text, valueStart, end);
     }
+  }
 
-    // "Collect the characters on the line after the first U+003A COLON character (:), and
-    // let value be that string. If value starts with a U+0020 SPACE character, remove it from
-    // value." A line that is only the field name has the empty string as its value.
-    let valueStart = end;
-    if (nameEnd !== end) {
-      if (text.charCodeAt(nameEnd) !== COLON) return; // a longer name, like `datas` or `id `
-      valueStart = text.charCodeAt(nameEnd + 1) === SPACE ? nameEnd + 2 : nameEnd + 1;
-    }
-
-    switch (first) {
-      case D:
-        appendData(text.slice(valueStart, end));
-        return;
-      case E:
-        // "Set the event type buffer to field value."
-        typeBuffer = text.slice(valueStart, end);
-        return;
-      case I: {
-        // "If the field value does not contain U+0000 NULL, then set the last event ID
-        // buffer to the field value. Otherwise, ignore the field."
-        const value = text.slice(valueStart, end);
-        if (value.indexOf('\0') === -1) idBuffer = value;
-        return;
-      }
-      default:
-        retry(text, valueStart, end);
-    }
+  function comment(text: string, start: number, end: number): void {
+    onComment!(text.slice(text.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
   }
 
   /**
@@ -266,10 +225,9 @@ export function createParser(
     onRetry?.(milliseconds);
   }
 
-  /** A complete line, checked against the line limit first. An empty line dispatches. */
+  /** A complete, non-empty line, checked against the line limit first. */
   function line(text: string, start: number, end: number): void {
-    if (start === end) dispatch();
-    else if (end - start > maxLineLength) reportLimit('line-too-long', maxLineLength);
+    if (end - start > maxLineLength) reportLimit('line-too-long', maxLineLength);
     else processLine(text, start, end);
   }
 
@@ -303,32 +261,19 @@ export function createParser(
   }
 
   /**
-   * Where the next line starts after the CR at `cr`; -1 when that CR ends `text`. "A U+000D
-   * CARRIAGE RETURN U+000A LINE FEED (CRLF) character pair" is one terminator. The CR has ended
-   * its line at once: an event is not held back waiting for the next chunk. An LF right after
-   * it is swallowed, even if it only arrives with that chunk.
+   * Where the line after the one that `end` terminates starts. "A U+000D CARRIAGE RETURN U+000A
+   * LINE FEED (CRLF) character pair" is one terminator. A CR has ended its line at once: an
+   * event is not held back waiting for the next chunk, and an LF right after the CR is
+   * swallowed even if it only arrives with that chunk.
    */
-  function afterCr(text: string, cr: number): number {
-    if (cr + 1 === text.length) {
+  function nextLineStart(text: string, end: number): number {
+    const next = end + 1;
+    if (text.charCodeAt(end) !== CR) return next;
+    if (next === text.length) {
       skipLeadingLf = true;
-      return -1;
+      return next;
     }
-    return text.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
-  }
-
-  /**
-   * A blank line right after a line ends most events: this dispatches it without a search.
-   * Returns where parsing goes on, as {@link afterCr} does.
-   */
-  function blankLineAt(text: string, pos: number): number {
-    const c = text.charCodeAt(pos);
-    if (c === LF) {
-      dispatch();
-      return pos + 1;
-    }
-    if (c !== CR) return pos;
-    dispatch();
-    return afterCr(text, pos);
+    return text.charCodeAt(next) === LF ? next + 1 : next;
   }
 
   function feedText(text: string): void {
@@ -383,12 +328,22 @@ export function createParser(
         pending = '';
         line(joined, 0, joined.length);
       }
-      pos = end === cr ? afterCr(text, end) : end + 1;
-      if (pos >= 0) pos = blankLineAt(text, pos);
-      if (pos < 0) return;
+      pos = nextLineStart(text, end);
     }
 
     while (pos < length) {
+      // A blank line ends an event: found by looking, not by a search.
+      const first = text.charCodeAt(pos);
+      if (first === LF) {
+        dispatch();
+        pos++;
+        continue;
+      }
+      if (first === CR) {
+        dispatch();
+        pos = nextLineStart(text, pos);
+        continue;
+      }
       if (lf !== -1 && lf < pos) lf = text.indexOf('\n', pos);
       if (cr !== -1 && cr < pos) cr = text.indexOf('\r', pos);
       let end: number;
@@ -398,11 +353,10 @@ export function createParser(
       } else {
         end = lf !== -1 && lf < cr ? lf : cr;
       }
-
-      // Most lines of most streams are `data:` lines: those are handled right here, without
-      // the calls and the general field matching of `line` (the same rules, spelled out).
       if (
-        text.charCodeAt(pos) === D &&
+        // Most lines of most streams are `data:` lines: those are handled right here, without
+        // the calls and the general field matching of `line` (the same rules, spelled out).
+        first === D &&
         text.charCodeAt(pos + 1) === A &&
         text.charCodeAt(pos + 2) === T &&
         text.charCodeAt(pos + 3) === A &&
@@ -414,9 +368,7 @@ export function createParser(
       } else {
         line(text, pos, end);
       }
-      pos = end === cr ? afterCr(text, end) : end + 1;
-      if (pos >= 0) pos = blankLineAt(text, pos);
-      if (pos < 0) return;
+      pos = nextLineStart(text, end);
     }
     carry(text, pos);
   }
@@ -459,6 +411,34 @@ export function createParser(
       return lastEventId;
     },
   };
+}
+
+/**
+ * Where the value of a `data`, `event`, `id` or `retry` line starts, or -1 for any other line.
+ *
+ * "Collect the characters on the line before the first U+003A COLON character (:), and let
+ * field be that string." Only four names mean anything, and "field names must be compared
+ * literally, with no case folding performed" (`Data` is not `data`). So rather than searching
+ * for the colon, match one name's letters and then want a colon or the line end right after
+ * them. A comparison fails at the terminator, so none reads past the line.
+ *
+ * "Collect the characters on the line after the first U+003A COLON character (:), and let
+ * value be that string. If value starts with a U+0020 SPACE character, remove it from value."
+ * A line that is only the field name has the empty string as its value.
+ */
+function fieldValueStart(text: string, start: number, end: number, first: number): number {
+  const name =
+    first === D ? 'data' : first === E ? 'event' : first === I ? 'id' : first === R ? 'retry' : '';
+  if (name === '') return -1;
+  // A loop rather than one comparison per letter: it keeps this function small enough for
+  // the JIT to inline into the loop over lines.
+  for (let i = 1; i < name.length; i++) {
+    if (text.charCodeAt(start + i) !== name.charCodeAt(i)) return -1;
+  }
+  const nameEnd = start + name.length;
+  if (nameEnd === end) return end;
+  if (text.charCodeAt(nameEnd) !== COLON) return -1; // a longer name, like `datas` or `id `
+  return text.charCodeAt(nameEnd + 1) === SPACE ? nameEnd + 2 : nameEnd + 1;
 }
 
 /**
