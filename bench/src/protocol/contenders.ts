@@ -3,12 +3,33 @@
  * out". Both get the same callbacks (events, retries, comments), and the tallies are compared
  * before timing so both are known to do the same work.
  *
+ * The peer is the newest eventsource-parser the running Node supports: 4 needs Node >= 22.12,
+ * so on Node 20 the peer is the 3.x line (`npm run bench:protocol:node24` runs against 4).
+ *
  * The event callback reads a character from the middle of each event's data, as any consumer
  * that uses the data (JSON.parse, a DOM update) does. A parser that hands out data as a rope of
  * pieces (a V8 cons string) pays for flattening it here, where a real application would.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createParser } from '@tidings/protocol';
-import { createParser as createPeerParser } from 'eventsource-parser';
+
+const [nodeMajor = 0, nodeMinor = 0] = process.versions.node.split('.').map(Number);
+const peerPackage =
+  nodeMajor > 22 || (nodeMajor === 22 && nodeMinor >= 12)
+    ? 'eventsource-parser-4'
+    : 'eventsource-parser';
+const { createParser: createPeerParser } = (await import(
+  peerPackage
+)) as typeof import('eventsource-parser');
+const peerVersion = (
+  JSON.parse(
+    readFileSync(createRequire(import.meta.url).resolve(`${peerPackage}/package.json`), 'utf8'),
+  ) as { version: string }
+).version;
+
+/** The peer as the results name it, e.g. `eventsource-parser 4.1.3`. */
+export const PEER_NAME = `eventsource-parser ${peerVersion}`;
 
 export type Chunks = string[] | Uint8Array[];
 

@@ -4,15 +4,17 @@
  * (say, a parser tuned for bytes) cannot help or hurt the next one.
  */
 import { encodeEvent, encodeEventBytes } from '@tidings/protocol';
-import { type Chunks, type Contender, ours, peer, type Tally } from './contenders.js';
+import { type Chunks, type Contender, ours, PEER_NAME, peer, type Tally } from './contenders.js';
 import { buildCorpora, type Corpus } from './corpora.js';
 import { buildMessages, templateEvent } from './encoder-messages.js';
+import { buildEvents, chunkAtLineEnds, planLines } from './event-building.js';
 import { splitLinesOnly } from './line-splitting.js';
 import { type Comparison, compare, type MeasureOptions } from './measure.js';
 
 export type RowSpec =
   | { kind: 'parser'; corpus: Corpus['key']; input: 'strings' | 'bytes'; chunkSize: number }
   | { kind: 'line-splitting'; corpus: Corpus['key']; chunkSize: number }
+  | { kind: 'event-building'; corpus: Corpus['key']; chunkSize: number }
   | { kind: 'encoder'; output: 'strings' | 'bytes' };
 
 export interface RowResult {
@@ -36,6 +38,7 @@ export function allRows(): RowSpec[] {
     }
   }
   rows.push({ kind: 'line-splitting', corpus: 'c', chunkSize: 16 * 1024 });
+  rows.push({ kind: 'event-building', corpus: 'c', chunkSize: 16 * 1024 });
   rows.push({ kind: 'encoder', output: 'strings' }, { kind: 'encoder', output: 'bytes' });
   return rows;
 }
@@ -67,10 +70,13 @@ function chunkBytes(bytes: Uint8Array, size: number): Uint8Array[] {
  */
 function chunkText(text: string, size: number): string[] {
   const chunks: string[] = [];
-  for (let i = 0; i < text.length; i += size) {
-    chunks.push(decoder.decode(encoder.encode(text.slice(i, i + size))));
-  }
+  for (let i = 0; i < text.length; i += size) chunks.push(ownString(text.slice(i, i + size)));
   return chunks;
+}
+
+/** A flat copy of `text` that shares nothing with the corpus, as a network read gives. */
+function ownString(text: string): string {
+  return decoder.decode(encoder.encode(text));
 }
 
 function sameTally(a: Tally, b: Tally): boolean {
@@ -105,7 +111,7 @@ function measureParser(
   return {
     spec,
     label: `(${corpus.key}) ${corpus.title}, ${spec.input}, ${size} chunks`,
-    peer: 'eventsource-parser 3',
+    peer: PEER_NAME,
     target: targetOf(spec),
     comparison: compare(run(ours), run(peer), bytes.length, options),
   };
@@ -169,7 +175,7 @@ function measureLineSplitting(
   return {
     spec,
     label: `(${corpus.key}) strings, ${spec.chunkSize / 1024} KiB chunks: finding line ends only, no parsing (the bound)`,
-    peer: 'eventsource-parser 3',
+    peer: PEER_NAME,
     target: undefined,
     comparison: compare(
       () => splitLinesOnly(chunks),
@@ -180,8 +186,41 @@ function measureLineSplitting(
   };
 }
 
+/**
+ * See event-building.ts: the other bound, on chunks of about the same size that end at line
+ * ends (so that no line spans two chunks and all the planning happens before timing).
+ */
+function measureEventBuilding(
+  spec: Extract<RowSpec, { kind: 'event-building' }>,
+  options: MeasureOptions,
+): RowResult {
+  const corpus = buildCorpora().find((c) => c.key === spec.corpus)!;
+  const chunks = chunkAtLineEnds(corpus.text, spec.chunkSize).map(ownString);
+  const planned = planLines(chunks);
+  const built = buildEvents(planned);
+  const peerTally = peer(chunks);
+  if (!sameTally(built, peerTally)) {
+    throw new Error(
+      `event building disagrees with the peer (${JSON.stringify(built)} vs ${JSON.stringify(peerTally)})`,
+    );
+  }
+  return {
+    spec,
+    label: `(${corpus.key}) strings, ${spec.chunkSize / 1024} KiB chunks: building the events only, lines found for free (the bound)`,
+    peer: PEER_NAME,
+    target: undefined,
+    comparison: compare(
+      () => buildEvents(planned),
+      () => peer(chunks),
+      encoder.encode(corpus.text).length,
+      options,
+    ),
+  };
+}
+
 export function measureRow(spec: RowSpec, options: MeasureOptions): RowResult {
   if (spec.kind === 'parser') return measureParser(spec, options);
   if (spec.kind === 'line-splitting') return measureLineSplitting(spec, options);
+  if (spec.kind === 'event-building') return measureEventBuilding(spec, options);
   return measureEncoder(spec, options);
 }

@@ -1,7 +1,9 @@
 /**
- * `npm run bench:protocol`: @tidings/protocol against eventsource-parser 3 on three corpora, as
- * strings and as bytes, in 16 KiB and 64-byte chunks; and the encoder against a plain template
- * string. Prints a table and writes bench/results/protocol.json and protocol.md.
+ * `npm run bench:protocol`: @tidings/protocol against eventsource-parser (the newest line the
+ * running Node supports, see contenders.ts) on three corpora, as strings and as bytes, in
+ * 16 KiB and 64-byte chunks; and the encoder against a plain template string. Prints a table
+ * and writes bench/results/protocol-node<major>.json and .md, one pair per Node line, since
+ * both the runtime and the peer differ between them.
  *
  *   node bench/dist/protocol/run.js [--rounds N] [--min-run-ms N] [--only a,b,c,encoder]
  *
@@ -13,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { listOf, parseOptions, positiveInteger } from '../load/cli.js';
+import { PEER_NAME } from './contenders.js';
 import type { MeasureOptions } from './measure.js';
 import { allRows, measureRow, type RowResult, type RowSpec } from './rows.js';
 
@@ -67,7 +70,7 @@ function main(): void {
   const script = fileURLToPath(import.meta.url);
   const startLoad = loadavg()[0]!;
   console.log(
-    `@tidings/protocol vs eventsource-parser 3 — node ${process.version}, ${cpus().length} cores, ` +
+    `@tidings/protocol vs ${PEER_NAME} — node ${process.version}, ${cpus().length} cores, ` +
       `${options.rounds} interleaved rounds per row, medians (load average ${startLoad.toFixed(1)})\n`,
   );
   const header = ['row', 'ours MB/s', 'peer MB/s', 'ratio', 'target'];
@@ -125,11 +128,12 @@ function writeResults(results: RowResult[], startLoad: number): void {
     minRunMs: options.minRunMs,
     unit: 'MB/s = 10^6 bytes of UTF-8 input (output for the encoder) per second; medians of interleaved rounds; ratio = median of per-round ratios',
   };
-  writeFileSync(`${dir}protocol.json`, `${JSON.stringify({ ...meta, results }, null, 2)}\n`);
+  const name = `protocol-node${process.versions.node.split('.')[0]}`;
+  writeFileSync(`${dir}${name}.json`, `${JSON.stringify({ ...meta, results }, null, 2)}\n`);
   const lines = [
     '# @tidings/protocol benchmark',
     '',
-    `\`npm run bench:protocol\` — ${meta.date.slice(0, 10)}, node ${meta.node}, ${meta.cores} × ${meta.cpu}, load average ${startLoad.toFixed(1)} at start.`,
+    `\`${process.versions.node.startsWith('20.') ? 'npm run bench:protocol' : 'npm run bench:protocol:node24'}\` — ${meta.date.slice(0, 10)}, node ${meta.node}, ${meta.cores} × ${meta.cpu}, load average ${startLoad.toFixed(1)} at start.`,
     `Medians of ${meta.rounds} interleaved rounds; the ratio is the median of the per-round ratios.`,
     '',
     '| row | peer | ours MB/s | peer MB/s | ratio | target |',
@@ -140,6 +144,6 @@ function writeResults(results: RowResult[], startLoad: number): void {
     ),
     '',
   ];
-  writeFileSync(`${dir}protocol.md`, lines.join('\n'));
-  console.log(`Results: ${dir}protocol.json, ${dir}protocol.md`);
+  writeFileSync(`${dir}${name}.md`, lines.join('\n'));
+  console.log(`Results: ${dir}${name}.json, ${dir}${name}.md`);
 }
