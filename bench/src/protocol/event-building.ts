@@ -6,7 +6,7 @@
  * repeats), so no parser that hands out JavaScript strings can beat this on the same chunks:
  * its ratio to eventsource-parser is the most any such parser can reach.
  */
-import type { Tally } from './contenders.js';
+import { type Tally, tallying } from './contenders.js';
 
 enum Kind {
   Blank = 0,
@@ -65,15 +65,7 @@ export function planLines(chunks: string[]): PlannedChunk[] {
 
 /** Builds the events of planned chunks, with the same tally the contenders keep. */
 export function buildEvents(chunks: PlannedChunk[]): Tally {
-  const tally: Tally = { events: 0, dataChars: 0, sample: 0, retries: 0, comments: 0 };
-  const onEvent = (event: { type: string; data: string; lastEventId: string }) => {
-    tally.events++;
-    tally.dataChars += event.data.length;
-    tally.sample += event.data.charCodeAt(event.data.length >> 1) | 0;
-  };
-  const onComment = (text: string) => {
-    if (text.length >= 0) tally.comments++;
-  };
+  const { tally, onEvent, onComment, onRetry } = tallying();
   let data = '';
   let hasData = false;
   let type = '';
@@ -106,7 +98,7 @@ export function buildEvents(chunks: PlannedChunk[]): Tally {
           id = text.slice(start, end);
           break;
         default:
-          if (Number.parseInt(text.slice(start, end), 10) >= 0) tally.retries++;
+          onRetry(Number.parseInt(text.slice(start, end), 10));
       }
     }
   }

@@ -133,7 +133,7 @@ function writeResults(results: RowResult[], startLoad: number): void {
   const lines = [
     '# @tidings/protocol benchmark',
     '',
-    `\`${process.versions.node.startsWith('20.') ? 'npm run bench:protocol' : 'npm run bench:protocol:node24'}\` — ${meta.date.slice(0, 10)}, node ${meta.node}, ${meta.cores} × ${meta.cpu}, load average ${startLoad.toFixed(1)} at start.`,
+    `\`node bench/dist/protocol/run.js\` — ${meta.date.slice(0, 10)}, node ${meta.node}, ${meta.cores} × ${meta.cpu}, load average ${startLoad.toFixed(1)} at start.`,
     `Medians of ${meta.rounds} interleaved rounds; the ratio is the median of the per-round ratios.`,
     '',
     '| row | peer | ours MB/s | peer MB/s | ratio | target |',
