@@ -20,6 +20,8 @@ export interface HubOptions {
   maxTopicsPerSubscription?: number;
   /** Most topics (canonical + alternates) in one update. Default 100. */
   maxTopicsPerUpdate?: number;
+  /** Most characters in one topic or topic selector (400 beyond). Default 2048. */
+  maxTopicLength?: number;
   /** Most open streams in total (503 beyond); `0` for no limit. Default 0. */
   maxConnections?: number;
   /** Most open streams per client address (429 beyond); `0` for no limit. Default 0. */
@@ -69,6 +71,7 @@ export const HUB_DEFAULTS = {
   maxBodyBytes: 1024 * 1024,
   maxTopicsPerSubscription: 100,
   maxTopicsPerUpdate: 100,
+  maxTopicLength: 2048,
   maxConnections: 0,
   maxConnectionsPerIp: 0,
   retryAfterSeconds: 5,
@@ -94,6 +97,7 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     'maxBodyBytes',
     'maxTopicsPerSubscription',
     'maxTopicsPerUpdate',
+    'maxTopicLength',
     'maxConnections',
     'maxConnectionsPerIp',
     'retryAfterSeconds',
@@ -108,7 +112,12 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
       );
     }
   }
-  for (const name of ['maxTopicsPerSubscription', 'maxTopicsPerUpdate', 'maxBodyBytes'] as const) {
+  for (const name of [
+    'maxTopicsPerSubscription',
+    'maxTopicsPerUpdate',
+    'maxTopicLength',
+    'maxBodyBytes',
+  ] as const) {
     if (resolved[name] === 0) throw new RangeError(`hub option ${name} must be at least 1`);
   }
   return resolved;

@@ -16,6 +16,13 @@ export class TopicSelectorError extends Error {
   }
 }
 
+/**
+ * Most expressions (`{...}`) in one URI template. The first match of a template against a
+ * topic builds automaton states at a cost of (expressions) × (topic length); real templates
+ * have a handful, and this keeps a hostile one under a millisecond at the topic-length limit.
+ */
+export const MAX_TEMPLATE_EXPRESSIONS = 16;
+
 /** How many compiled selectors {@link TopicSelector.compile} keeps for reuse. */
 const CACHE_LIMIT = 10_000;
 const cache = new Map<string, TopicSelector>();
@@ -77,7 +84,16 @@ function compileTemplate(selector: string): UriTemplateMatcher | undefined {
   // "If it's definitely not a URI template": nothing to compile, only exact matches.
   if (selector === '*' || !selector.includes('{')) return undefined;
   try {
-    return compileUriTemplate(selector);
+    const matcher = compileUriTemplate(selector);
+    // A valid template has one `{` per expression.
+    const expressions = selector.split('{').length - 1;
+    if (expressions > MAX_TEMPLATE_EXPRESSIONS) {
+      throw new TopicSelectorError(
+        selector,
+        `${expressions} template expressions; at most ${MAX_TEMPLATE_EXPRESSIONS} are allowed`,
+      );
+    }
+    return matcher;
   } catch (error) {
     if (error instanceof UriTemplateSyntaxError) {
       throw new TopicSelectorError(selector, `not a valid URI template: ${error.message}`);

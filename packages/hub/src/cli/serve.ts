@@ -132,6 +132,14 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     description: 'Most topics per subscription and per update (400 beyond)',
   },
   {
+    name: 'max-topic-length',
+    type: 'integer',
+    env: 'TIDINGS_MAX_TOPIC_LENGTH',
+    defaultText: String(HUB_DEFAULTS.maxTopicLength),
+    placeholder: 'characters',
+    description: 'Longest topic or topic selector (400 beyond); matching cost grows with it',
+  },
+  {
     name: 'max-connections',
     type: 'integer',
     env: 'TIDINGS_MAX_CONNECTIONS',
@@ -360,6 +368,7 @@ export async function resolveServeConfig(
     maxBodyBytes: get<number>('max-body'),
     maxTopicsPerSubscription: maxTopics,
     maxTopicsPerUpdate: maxTopics,
+    maxTopicLength: get<number>('max-topic-length'),
     maxConnections: get<number>('max-connections'),
     maxConnectionsPerIp: get<number>('max-connections-per-ip'),
     retryAfterSeconds: get<number>('retry-after'),

@@ -27,6 +27,11 @@ export interface RequestLimits {
   maxTopicsPerSubscription: number;
   /** Topics (canonical + alternates) in one update. */
   maxTopicsPerUpdate: number;
+  /**
+   * Characters in one topic or topic selector. Matching costs (selectors) × (topic length):
+   * an unbounded topic lets one publish stall the hub.
+   */
+  maxTopicLength: number;
 }
 
 export interface SubscribeRequest {
@@ -57,6 +62,7 @@ export function parseSubscribeRequest(
     if (name === 'topic') {
       if (seen.has(value)) continue;
       assertNoControlCharacters(value, 'topic selector');
+      assertTopicLength(value, 'topic selector', limits);
       seen.add(value);
       selectors.push(value);
       if (selectors.length > limits.maxTopicsPerSubscription) {
@@ -272,6 +278,15 @@ function invalidRetry(value: unknown): HttpError {
   return new HttpError(400, `"retry" must be a non-negative integer of milliseconds, got ${shown}`);
 }
 
+/** @throws HttpError 400 naming the limit when a topic or selector is longer than it. */
+function assertTopicLength(value: string, what: string, limits: RequestLimits): void {
+  if (value.length <= limits.maxTopicLength) return;
+  throw new HttpError(
+    400,
+    `${what} of ${value.length} characters is longer than the hub's limit of ${limits.maxTopicLength} (--max-topic-length): use a shorter IRI`,
+  );
+}
+
 /** The SSE spec's rule for `retry`: "If the field value consists of only ASCII digits". */
 function parseRetry(value: string): number {
   if (!/^[0-9]{1,15}$/.test(value)) throw invalidRetry(value);
@@ -301,6 +316,7 @@ export function validatePublishRequest(
   }
   for (const topic of topics) {
     assertNoControlCharacters(topic, 'topic');
+    assertTopicLength(topic, 'topic', limits);
     if (isReservedTopic(topic)) {
       throw new HttpError(
         403,
