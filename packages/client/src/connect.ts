@@ -168,6 +168,12 @@ export function defaultShouldReconnect(context: ReconnectContext): boolean {
  *   parse: 'json',
  * });
  * for await (const event of reply) if (event.type === 'token') output += event.data.text;
+ *
+ * @example
+ * // An OpenAI-style stream: `data: [DONE]` ends the loop cleanly (see `doneSentinel`).
+ * for await (const event of connect<{ message: Chunk }>(url, { json: body, parse: 'json' })) {
+ *   output += event.data.choices[0]?.delta.content ?? '';
+ * }
  */
 export function connect<E extends EventMap = Record<string, string>>(
   url: string | URL,
