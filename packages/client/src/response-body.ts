@@ -28,26 +28,29 @@ export function isReadableBody(body: unknown): boolean {
 }
 
 /**
- * A reader for a body that {@link isReadableBody} accepted. `signal` is the request's: an
- * async iterable that does not hear it (a mock) must still not keep a read waiting for ever.
+ * A reader for a body that {@link isReadableBody} accepted. `signal` is the request's: when
+ * it aborts, a pending read ends, even for a body that does not hear the abort (a mock's).
  */
 export function readBody(body: object, signal: AbortSignal): BodyReader {
   if (typeof (body as ReadableStream).getReader === 'function') {
-    return streamReader(body as ReadableStream<unknown>);
+    return streamReader(body as ReadableStream<unknown>, signal);
   }
   return iterableReader(body as AsyncIterable<unknown>, signal);
 }
 
-function streamReader(stream: ReadableStream<unknown>): BodyReader {
+function streamReader(stream: ReadableStream<unknown>, signal: AbortSignal): BodyReader {
   const reader = stream.getReader();
+  // fetch's own body errors when its request aborts; one a mock made may not. Cancelling
+  // ends a pending read either way.
+  const cancel = () => void reader.cancel().catch(ignore);
+  if (signal.aborted) cancel();
+  else signal.addEventListener('abort', cancel, { once: true });
   return {
     async read() {
       const { done, value } = await reader.read();
       return done ? undefined : toBytes(value);
     },
-    cancel() {
-      void reader.cancel().catch(ignore);
-    },
+    cancel,
   };
 }
 

@@ -145,6 +145,47 @@ describe('connect() with a fetch that is not WHATWG fetch', () => {
     });
   }
 
+  it('close() lets go of a body that does not hear the abort: a stream or an iterable', async () => {
+    const released: string[] = [];
+    const stream = new ReadableStream({
+      start(controller) {
+        controller.enqueue('data: from a stream of strings\n\n');
+      },
+      cancel() {
+        released.push('stream');
+      },
+    });
+    // An iterator whose second read never settles, and that hears only return().
+    let reads = 0;
+    const iterable = {
+      [Symbol.asyncIterator]: () => ({
+        next: () =>
+          reads++ === 0
+            ? Promise.resolve({ done: false, value: 'data: from an iterable\n\n' })
+            : new Promise<never>(() => {}),
+        return: async () => {
+          released.push('iterable');
+          return { done: true, value: undefined };
+        },
+      }),
+    };
+    for (const body of [stream, iterable]) {
+      const fetch = fetchReturning({
+        ...eventStreamHead,
+        headers: new Headers(eventStreamHeaders),
+        body,
+      });
+      const connection = connect('http://mock.test/', { fetch });
+      for await (const event of connection) {
+        expect(event.data).toMatch(/^from an? /);
+        break;
+      }
+      await expect(connection.closed).resolves.toBeUndefined();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(released).toEqual(['stream', 'iterable']);
+  });
+
   it('ends with a ConnectionError when a body stream gives chunks that are not bytes', async () => {
     const body = new ReadableStream({
       start(controller) {
