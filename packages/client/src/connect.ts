@@ -1,18 +1,10 @@
 import { createParser, type EventStreamParser, type ServerSentEvent } from '@tidings/protocol';
 import { type BackoffOptions, backoffDelay, retryAfterDelay } from './backoff.js';
 import { type Clock, sleep, systemClock } from './clock.js';
-import { describeError } from './describe-error.js';
-import {
-  ConnectionError,
-  EventDataError,
-  ResponseError,
-  RetryLimitError,
-  StallError,
-} from './errors.js';
-import type { HeadersSource } from './event-source.js';
-import { lastEventIdHeaderValue } from './last-event-id.js';
-import { isEventStream } from './mime.js';
-import { baseUrl, isBrowsingContext } from './page-context.js';
+import { attemptConnection, type HeadersSource } from './connection-attempt.js';
+import { EventDataError, ResponseError, RetryLimitError } from './errors.js';
+import { baseUrl } from './page-context.js';
+import { readSnippet } from './response-body.js';
 import { isPageHidden, onVisibilityChange, whenVisible } from './visibility.js';
 
 /** Event type → the type of its `data`, e.g. `{ token: { text: string }; done: null }`. */
@@ -101,6 +93,14 @@ export interface ConnectOptions<E extends EventMap = Record<string, string>> {
   credentials?: RequestCredentials;
   /** How `data` is decoded: `'text'` (default), `'json'`, or your function. */
   parse?: 'text' | 'json' | ((data: string, type: string) => unknown);
+  /**
+   * Data that means "the stream is complete", as OpenAI-style APIs end a reply with
+   * `data: [DONE]`. An event whose data is exactly one of these (any event type) is not
+   * delivered: the connection ends there cleanly and is not reconnected. Default `'[DONE]'`
+   * when `parse` decodes data (`'json'` or a function), where it could only be an error;
+   * none with `'text'`, which delivers every data string as it is. `false`: none.
+   */
+  doneSentinel?: string | readonly string[] | false;
   /** The delays between attempts. */
   backoff?: BackoffOptions;
   /**
@@ -168,6 +168,12 @@ export function defaultShouldReconnect(context: ReconnectContext): boolean {
  *   parse: 'json',
  * });
  * for await (const event of reply) if (event.type === 'token') output += event.data.text;
+ *
+ * @example
+ * // An OpenAI-style stream: `data: [DONE]` ends the loop cleanly (see `doneSentinel`).
+ * for await (const event of connect<{ message: Chunk }>(url, { json: body, parse: 'json' })) {
+ *   output += event.data.choices[0]?.delta.content ?? '';
+ * }
  */
 export function connect<E extends EventMap = Record<string, string>>(
   url: string | URL,
@@ -189,11 +195,6 @@ type Outcome =
       /** The connection delivered bytes before it ended: the failure streak is over. */
       healthy: boolean;
     };
-
-/** Carries an error out of the parser callback, past the read loop's network-error handling. */
-class FatalSignal {
-  constructor(readonly error: Error) {}
-}
 
 /**
  * A live event stream made by {@link connect}. It starts connecting at once; read it with
@@ -221,6 +222,8 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
   readonly #clock: Clock;
   readonly #fetch: typeof fetch;
   readonly #parser: EventStreamParser;
+  /** Data values that end the stream (`doneSentinel`); usually none or one. */
+  readonly #doneSentinels: readonly string[];
   readonly #lifetime = new AbortController();
   #readyState: typeof CONNECTING | typeof OPEN | typeof CLOSED = CONNECTING;
   #request: AbortController | undefined;
@@ -237,7 +240,6 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
     reject: (error: Error) => void;
   }[] = [];
   #drainedWaiter: (() => void) | undefined;
-  #stallTimer: unknown;
   #settle!: { resolve: () => void; reject: (error: Error) => void };
   readonly #cleanups: (() => void)[] = [];
 
@@ -279,6 +281,15 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
         `connect(): parse must be 'text', 'json' or a function, got ${JSON.stringify(parse)}`,
       );
     }
+    const doneSentinel =
+      options.doneSentinel ?? (parse === undefined || parse === 'text' ? false : '[DONE]');
+    if (!isDoneSentinel(doneSentinel)) {
+      // An empty string could never match: an event with empty data is not dispatched.
+      throw new TypeError(
+        `connect(): doneSentinel must be a non-empty string, a list of them, or false; got ${JSON.stringify(doneSentinel)}`,
+      );
+    }
+    this.#doneSentinels = doneSentinel === false ? [] : [doneSentinel].flat();
     if (options.fetch !== undefined && typeof options.fetch !== 'function') {
       throw new TypeError('connect(): fetch must be a function');
     }
@@ -453,182 +464,110 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
     const request = new AbortController();
     this.#request = request;
     this.#paused = false;
-    let init: RequestInit;
-    try {
-      init = await this.#requestInit(request.signal);
-    } catch (error) {
-      return { kind: 'fatal', error: toError(error) };
-    }
-    if (request.signal.aborted) return this.#abortedOutcome();
-
-    let response: Response;
-    try {
-      response = await this.#fetch(this.url, init);
-    } catch (error) {
-      if (request.signal.aborted) return this.#abortedOutcome();
-      const message = `could not connect to ${this.url}: ${describeError(error)}`;
-      return {
-        kind: 'disconnect',
-        reason: 'network',
-        error: new ConnectionError(message, { cause: error }),
-        healthy: false,
-      };
-    }
-    if (request.signal.aborted) {
-      discard(response);
-      return this.#abortedOutcome();
-    }
-    if (response.status === 204) {
-      discard(response);
-      return { kind: 'no-content' };
-    }
-    const contentType = response.headers.get('content-type');
-    if (response.status !== 200 || !isEventStream(contentType)) {
-      const body = await readSnippet(response, this.#clock);
-      const problem =
-        response.status !== 200
-          ? `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`
-          : `expected Content-Type text/event-stream, got ${contentType === null ? 'none' : `"${contentType}"`}`;
-      return {
-        kind: 'disconnect',
-        reason: response.status !== 200 ? 'status' : 'content-type',
-        error: new ResponseError(response, body, problem),
-        response,
-        healthy: false,
-      };
-    }
-    if (this.#options.onopen !== undefined) {
-      try {
-        await this.#options.onopen(response);
-      } catch (error) {
-        discard(response);
-        if (request.signal.aborted) return this.#abortedOutcome();
+    const options = this.#options;
+    const outcome = await attemptConnection({
+      url: this.url,
+      fetch: this.#fetch,
+      method: this.#method,
+      headers: this.#headers(),
+      standardHeaders: false,
+      body: () => this.#body(),
+      credentials: options.credentials ?? 'same-origin',
+      request,
+      parser: this.#parser,
+      clock: this.#clock,
+      stallTimeout: options.stallTimeout,
+      onOpen: async (response) => {
+        await options.onopen?.(response);
+        if (!request.signal.aborted) this.#readyState = OPEN;
+      },
+      // Backpressure: read on only once the reader took what the last chunk held.
+      afterChunk: () => (this.#queue.length > 0 ? this.#drained() : undefined),
+    });
+    switch (outcome.kind) {
+      case 'aborted':
+        return this.#abortedOutcome();
+      case 'unprepared':
+      case 'unusable':
+        return { kind: 'fatal', error: outcome.error };
+      case 'no-content':
+        return { kind: 'no-content' };
+      case 'network':
+      case 'stall':
+        return {
+          kind: 'disconnect',
+          reason: outcome.kind,
+          error: outcome.error,
+          healthy: outcome.received,
+        };
+      case 'end':
+        return { kind: 'disconnect', reason: 'end', error: undefined, healthy: outcome.received };
+      case 'rejected':
         return {
           kind: 'disconnect',
           reason: 'rejected',
-          error: toError(error),
+          error: outcome.error,
+          response: outcome.response,
+          healthy: false,
+        };
+      case 'refused': {
+        const { response, contentType } = outcome;
+        const body = await readSnippet(response.body, request.signal, this.#clock);
+        const problem =
+          outcome.reason === 'status'
+            ? `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`
+            : `expected Content-Type text/event-stream, got ${contentType === null ? 'none' : `"${contentType}"`}`;
+        return {
+          kind: 'disconnect',
+          reason: outcome.reason,
+          error: new ResponseError(response, body, problem),
           response,
           healthy: false,
         };
       }
-      if (request.signal.aborted) {
-        discard(response);
-        return this.#abortedOutcome();
-      }
     }
-    this.#readyState = OPEN;
-    return this.#read(response, request);
   }
 
-  async #read(response: Response, request: AbortController): Promise<Outcome> {
-    if (response.body === null) {
-      return { kind: 'disconnect', reason: 'end', error: undefined, healthy: false };
-    }
-    const reader = response.body.getReader();
-    const clock = this.#clock;
-    const { stallTimeout } = this.#options;
-    let stalled = false;
-    let received = false;
-    try {
-      for (;;) {
-        // The stall timer runs only while waiting for the network, never while waiting for
-        // a slow consumer, so backpressure is not mistaken for a dead connection.
-        if (stallTimeout !== undefined) {
-          this.#stallTimer = clock.setTimeout(() => {
-            stalled = true;
-            request.abort();
-          }, stallTimeout);
-        }
-        const { done, value } = await reader.read();
-        clock.clearTimeout(this.#stallTimer);
-        if (done) break;
-        received = true;
-        this.#parser.feed(value);
-        // Backpressure: read on only once the reader took what this chunk held.
-        if (this.#queue.length > 0) await this.#drained();
-        if (request.signal.aborted) break;
-      }
-    } catch (error) {
-      clock.clearTimeout(this.#stallTimer);
-      if (error instanceof FatalSignal) {
-        request.abort();
-        return { kind: 'fatal', error: error.error };
-      }
-      if (stalled) {
-        return {
-          kind: 'disconnect',
-          reason: 'stall',
-          error: new StallError(stallTimeout ?? 0),
-          healthy: received,
-        };
-      }
-      if (request.signal.aborted) return this.#abortedOutcome();
-      const message = `the connection to ${this.url} was lost: ${describeError(error)}`;
-      return {
-        kind: 'disconnect',
-        reason: 'network',
-        error: new ConnectionError(message, { cause: error }),
-        healthy: received,
-      };
-    } finally {
-      // An event without its final blank line is discarded, and its id is not committed.
-      this.#parser.end();
-      // Ends the response (and with it the socket) whichever way the loop ended.
-      request.abort();
-    }
-    if (this.#finished || this.#paused) return this.#abortedOutcome();
-    return { kind: 'disconnect', reason: 'end', error: undefined, healthy: received };
-  }
-
-  async #requestInit(signal: AbortSignal): Promise<RequestInit> {
-    const options = this.#options;
-    const custom =
-      typeof options.headers === 'function' ? await options.headers() : options.headers;
-    const headers = new Headers(custom);
-    if (!headers.has('Accept')) headers.set('Accept', 'text/event-stream');
-    if (!isBrowsingContext() && !headers.has('Cache-Control')) {
-      headers.set('Cache-Control', 'no-cache');
-    }
-    const lastEventId = this.#parser.lastEventId;
-    if (lastEventId !== '') headers.set('Last-Event-ID', lastEventIdHeaderValue(lastEventId));
-
-    let body: BodyInit | null | undefined;
-    if (options.json !== undefined) {
-      body = JSON.stringify(options.json);
-      if (!headers.has('Content-Type')) headers.set('Content-Type', 'application/json');
-    } else if (typeof options.body === 'function') {
-      body = await options.body();
-    } else {
-      body = options.body;
-      if (body instanceof ReadableStream && this.#attempts > 1) {
-        throw new TypeError(
-          'connect(): a ReadableStream body can be sent only once; pass body as a function that returns a new one to allow reconnecting',
-        );
-      }
-    }
-    const init: RequestInit & { duplex?: 'half' } = {
-      method: this.#method,
-      headers,
-      body,
-      cache: 'no-store',
-      credentials: options.credentials ?? 'same-origin',
-      redirect: 'follow',
-      signal,
+  /** The caller's headers, with `Content-Type` for a `json` body unless they name one. */
+  #headers(): HeadersSource | undefined {
+    const { headers, json } = this.#options;
+    if (json === undefined) return headers;
+    return async () => {
+      const merged = new Headers(typeof headers === 'function' ? await headers() : headers);
+      if (!merged.has('Content-Type')) merged.set('Content-Type', 'application/json');
+      return merged;
     };
-    // Streaming request bodies need half duplex in fetch (Node insists on saying so).
-    if (body instanceof ReadableStream) init.duplex = 'half';
-    return init;
   }
 
+  async #body(): Promise<BodyInit | null | undefined> {
+    const { body, json } = this.#options;
+    if (json !== undefined) return JSON.stringify(json);
+    if (typeof body === 'function') return body();
+    if (body instanceof ReadableStream && this.#attempts > 1) {
+      throw new TypeError(
+        'connect(): a ReadableStream body can be sent only once; pass body as a function that returns a new one to allow reconnecting',
+      );
+    }
+    return body;
+  }
+
+  // An error here ends the connection at once (#finish aborts the request), so the rest of
+  // the chunk is parsed but never delivered.
   #deliver(raw: ServerSentEvent): void {
     if (this.#finished || this.#paused) return;
+    if (this.#doneSentinels.includes(raw.data)) {
+      // The stream said it is complete: a clean end, and nothing to reconnect for.
+      this.#finish(undefined);
+      return;
+    }
     const { parse = 'text', onevent } = this.#options;
     let data: unknown = raw.data;
     if (parse !== 'text') {
       try {
         data = parse === 'json' ? JSON.parse(raw.data) : parse(raw.data, raw.type);
       } catch (cause) {
-        throw new FatalSignal(new EventDataError(raw, cause));
+        this.#finish(new EventDataError(raw, cause));
+        return;
       }
     }
     // The map's types are the caller's statement about the server; they are not checked.
@@ -637,7 +576,7 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
       try {
         onevent(event);
       } catch (error) {
-        throw new FatalSignal(toError(error));
+        this.#finish(toError(error));
       }
       return;
     }
@@ -695,7 +634,6 @@ export class EventStreamConnection<E extends EventMap = Record<string, string>>
     this.#readyState = CLOSED;
     this.#lifetime.abort();
     this.#request?.abort();
-    this.#clock.clearTimeout(this.#stallTimer);
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     this.#signalDrained();
     // A waiting reader means the queue is empty: give it the end (or the error) now.
@@ -721,38 +659,9 @@ function isRetryable(reason: DisconnectReason, response: Response | undefined): 
   return reason === 'end' || reason === 'network' || reason === 'stall' || reason === 'resume';
 }
 
-/** Reads up to 1 KiB of an error response for the message, then lets the response go. */
-async function readSnippet(response: Response, clock: Clock): Promise<string> {
-  if (response.body === null) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  // A server that sends headers and then nothing must not hang the error report.
-  const timer = clock.setTimeout(() => void reader.cancel().catch(() => {}), 2000);
-  try {
-    while (size < 1024) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } catch {
-    // Whatever arrived is enough for a message.
-  } finally {
-    clock.clearTimeout(timer);
-    void reader.cancel().catch(() => {});
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes.subarray(0, 1024));
-}
-
-function discard(response: Response): void {
-  void response.body?.cancel().catch(() => {});
+function isDoneSentinel(value: unknown): value is string | readonly string[] | false {
+  const isMarker = (item: unknown) => typeof item === 'string' && item !== '';
+  return value === false || isMarker(value) || (Array.isArray(value) && value.every(isMarker));
 }
 
 function toError(error: unknown): Error {

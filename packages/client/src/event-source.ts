@@ -1,9 +1,9 @@
 import { createParser, type EventStreamParser, type ServerSentEvent } from '@tidings/protocol';
 import { type Clock, systemClock } from './clock.js';
+import { attemptConnection, type HeadersSource } from './connection-attempt.js';
 import { describeError } from './describe-error.js';
-import { lastEventIdHeaderValue } from './last-event-id.js';
-import { isEventStream } from './mime.js';
-import { baseUrl, isBrowsingContext } from './page-context.js';
+import { baseUrl } from './page-context.js';
+import { discardBody } from './response-body.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -16,8 +16,7 @@ type ReadyState = typeof CONNECTING | typeof OPEN | typeof CLOSED;
  */
 const DEFAULT_RECONNECTION_TIME = 3000;
 
-/** Headers, or a function that gives them for each request (a token refreshed on reconnect). */
-export type HeadersSource = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
+export type { HeadersSource };
 
 /**
  * The options of `new EventSource(url, init)`: the standard `withCredentials`, plus
@@ -48,6 +47,13 @@ export class EventSourceErrorEvent extends Event {
   readonly message: string;
   /** The response status when a response failed the connection. */
   readonly status: number | undefined;
+  /**
+   * The same status under the name the `eventsource` npm package gives it, so code written
+   * for that package (`if (event.code === 401)`) works unchanged.
+   */
+  get code(): number | undefined {
+    return this.status;
+  }
   /** The underlying exception (a network error from fetch), when there was one. */
   readonly error: unknown;
 
@@ -237,89 +243,67 @@ export class EventSource extends EventTarget {
   }
 
   async #connect(): Promise<void> {
-    const abort = new AbortController();
-    this.#abort = abort;
-    let response: Response;
-    try {
-      response = await this.#fetch(this.#url, await this.#requestInit(abort.signal));
-    } catch (error) {
-      if (abort.signal.aborted) return; // close() was called: nothing more to say
-      // "If res is a network error, then reestablish the connection".
-      this.#reestablish(`network error: ${describeError(error)}`, error);
-      return;
-    }
-    if (abort.signal.aborted) {
-      void response.body?.cancel().catch(ignore);
-      return;
-    }
-    const contentType = response.headers.get('content-type');
-    if (response.status !== 200 || !isEventStream(contentType)) {
-      void response.body?.cancel().catch(ignore);
-      this.#fail(
-        response.status !== 200
-          ? `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}: an event stream needs status 200`
-          : `Content-Type "${contentType ?? ''}" is not text/event-stream`,
-        response.status,
-      );
-      return;
-    }
-
-    // A fetch that does not fill in `url` (a synthetic Response) was not redirected.
-    this.#origin = new URL(response.url || this.#url).origin;
-    // "Announce the connection": readyState OPEN, then `open`, before any message.
-    this.#readyState = OPEN;
-    this.dispatchEvent(new Event('open'));
-    if (this.#readyState !== OPEN || response.body === null) {
-      void response.body?.cancel().catch(ignore);
-      if (this.#readyState === OPEN) this.#reestablish('the response had no body');
-      return;
-    }
-
-    const reader = response.body.getReader();
-    let reason = 'the server ended the stream';
-    let cause: unknown;
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done || this.#readyState !== OPEN) break;
-        this.#parser.feed(value);
-      }
-    } catch (error) {
-      reason = `the connection was lost: ${describeError(error)}`;
-      cause = error;
-    } finally {
-      reader.releaseLock();
-    }
-    // "If the file ends in the middle of an event, before the final empty line, the
-    // incomplete event is not dispatched", and neither is its id committed.
-    this.#parser.end();
-    if (this.#readyState === OPEN) {
-      void response.body.cancel().catch(ignore);
-      this.#reestablish(reason, cause);
-    }
-  }
-
-  async #requestInit(signal: AbortSignal): Promise<RequestInit> {
-    const custom = typeof this.#headers === 'function' ? await this.#headers() : this.#headers;
-    const headers = new Headers(custom);
-    headers.set('Accept', 'text/event-stream');
-    // Cache mode no-store makes fetch itself add `Cache-Control: no-cache`. Outside a page
-    // the header is set here too, for fetch implementations that skip that step; in a page it
-    // would force a CORS preflight on cross-origin requests.
-    if (!isBrowsingContext()) headers.set('Cache-Control', 'no-cache');
-    // "If the EventSource object's last event ID string is not the empty string, then set
-    // (`Last-Event-ID`, last event ID string, encoded as UTF-8) in request's header list."
-    const lastEventId = this.#parser.lastEventId;
-    if (lastEventId === '') headers.delete('Last-Event-ID');
-    else headers.set('Last-Event-ID', lastEventIdHeaderValue(lastEventId));
-    return {
-      headers,
-      cache: 'no-store',
+    const request = new AbortController();
+    this.#abort = request;
+    const outcome = await attemptConnection({
+      url: this.#url,
+      fetch: this.#fetch,
+      method: 'GET',
+      headers: this.#headers,
+      standardHeaders: true,
       credentials: this.#withCredentials ? 'include' : 'same-origin',
-      mode: 'cors',
-      redirect: 'follow',
-      signal,
-    };
+      request,
+      parser: this.#parser,
+      clock: this.#clock,
+      onOpen: (response) => {
+        // A fetch that does not fill in `url` (a synthetic Response) was not redirected.
+        this.#origin = new URL(response.url || this.#url).origin;
+        // "Announce the connection": readyState OPEN, then `open`, before any message.
+        this.#readyState = OPEN;
+        this.dispatchEvent(new Event('open'));
+      },
+    });
+    switch (outcome.kind) {
+      case 'aborted':
+        return; // close() was called: nothing more to say
+      case 'unprepared':
+        this.#reestablish(
+          `could not build the request: ${describeError(outcome.error)}`,
+          outcome.error,
+        );
+        return;
+      case 'network':
+        // "If res is a network error, then reestablish the connection".
+        this.#reestablish(
+          outcome.during === 'request'
+            ? `network error: ${describeError(outcome.error.cause)}`
+            : `the connection was lost: ${describeError(outcome.error.cause)}`,
+          outcome.error.cause,
+        );
+        return;
+      case 'no-content':
+      case 'refused': {
+        const { response } = outcome;
+        discardBody(response.body);
+        this.#fail(
+          outcome.kind === 'refused' && outcome.reason === 'content-type'
+            ? `Content-Type "${outcome.contentType ?? ''}" is not text/event-stream`
+            : `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}: an event stream needs status 200`,
+          response.status,
+        );
+        return;
+      }
+      case 'rejected':
+      case 'unusable':
+        // Asking the same fetch again would get the same answer: "...unless the user agent
+        // knows that to be futile, in which case the user agent may fail the connection."
+        this.#fail(outcome.error.message, undefined, outcome.error);
+        return;
+      case 'stall':
+      case 'end':
+        this.#reestablish('the server ended the stream');
+        return;
+    }
   }
 
   #dispatchMessage(event: ServerSentEvent): void {
@@ -349,12 +333,12 @@ export class EventSource extends EventTarget {
   }
 
   /** "Fail the connection": CLOSED, then `error`; never reconnects. */
-  #fail(message: string, status?: number): void {
+  #fail(message: string, status?: number, error?: unknown): void {
     if (this.#readyState === CLOSED) return;
     this.#readyState = CLOSED;
     this.#abort?.abort();
     this.#abort = undefined;
-    this.dispatchEvent(new EventSourceErrorEvent(message, { status }));
+    this.dispatchEvent(new EventSourceErrorEvent(message, { status, error }));
   }
 
   #getHandler(type: string): Handler<Event> {
@@ -400,4 +384,11 @@ for (const [name, value] of [
   Object.defineProperty(EventSource.prototype, name, { value, enumerable: true });
 }
 
-function ignore(): void {}
+// The `eventsource` npm package (4.1 and later) marks its class with this symbol, and
+// libraries look for it before passing a `fetch` option. This class takes one too.
+Object.defineProperty(EventSource, Symbol.for('eventsource.supports-fetch-override'), {
+  value: true,
+  writable: false,
+  enumerable: false,
+  configurable: false,
+});

@@ -597,3 +597,58 @@ describe('connect(): pauseWhenHidden', () => {
     connection.close();
   });
 });
+
+describe('connect(): the end-of-stream sentinel', () => {
+  it("parse: 'json' ends cleanly at an OpenAI-style data: [DONE], and does not reconnect", async () => {
+    const server = await startServer((_request, response) => {
+      response.writeHead(200, eventStreamHeaders);
+      // The server keeps the response open: the sentinel alone must end the stream.
+      response.write(
+        'data: {"t":"Hel"}\n\ndata: {"t":"lo"}\n\ndata: [DONE]\n\ndata: {"t":"!"}\n\n',
+      );
+    });
+    const connection = connect<{ message: { t: string } }>(server.url, { parse: 'json' });
+    const seen: string[] = [];
+    for await (const event of connection) seen.push(event.data.t);
+    expect(seen).toEqual(['Hel', 'lo']);
+    await expect(connection.closed).resolves.toBeUndefined();
+    await server.requests[0]?.closed;
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('doneSentinel: false turns it off: [DONE] is then data like any other', async () => {
+    const server = await startServer((_request, response) => {
+      response.writeHead(200, eventStreamHeaders);
+      response.write('data: [DONE]\n\n');
+    });
+    const connection = connect(server.url, { parse: 'json', doneSentinel: false });
+    await expect(connection.closed).rejects.toBeInstanceOf(EventDataError);
+  });
+
+  it('doneSentinel names other markers, for any parse; text has none by default', async () => {
+    const server = await startServer((_request, response) => {
+      response.writeHead(200, eventStreamHeaders);
+      response.end('data: [DONE]\n\ndata: a\n\ndata: [END]\n\ndata: b\n\n');
+    });
+    // A POST is not sent again, so the end of the response ends each of these.
+    const text: string[] = [];
+    for await (const event of connect(server.url, { json: {} })) text.push(event.data);
+    expect(text).toEqual(['[DONE]', 'a', '[END]', 'b']);
+    const seen: string[] = [];
+    const marked = connect(server.url, {
+      json: {},
+      doneSentinel: ['[END]', '[STOP]'],
+      onevent: (event) => seen.push(event.data),
+    });
+    await marked.closed;
+    expect(seen).toEqual(['[DONE]', 'a']);
+  });
+
+  it('rejects a doneSentinel that is not a string, a list of them or false', () => {
+    for (const doneSentinel of [true, 3, [''], '', ['ok', 1]]) {
+      expect(() =>
+        connect('http://127.0.0.1:1/', { doneSentinel: doneSentinel as unknown as string }),
+      ).toThrow(/doneSentinel must be/);
+    }
+  });
+});

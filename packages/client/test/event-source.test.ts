@@ -201,6 +201,28 @@ describe('EventSource in Node', () => {
     expect(source.onmessage).toBeNull();
   });
 
+  it('says it takes a fetch the way the eventsource package does', () => {
+    // Libraries check this symbol before passing `fetch` (eventsource >= 4.1 defines it).
+    const flag = Symbol.for('eventsource.supports-fetch-override');
+    expect(flag in EventSource).toBe(true);
+    expect((EventSource as unknown as Record<symbol, unknown>)[flag]).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(EventSource, flag)?.enumerable).toBe(false);
+  });
+
+  it('gives error events a code: the HTTP status as the eventsource package names it', async () => {
+    const server = await startServer((_request, response) => {
+      response.writeHead(403, 'Forbidden', { 'Content-Type': 'text/plain' });
+      response.end();
+    });
+    const refused = track(new EventSource(server.url));
+    const statusError = await nextEvent<EventSourceErrorEvent>(refused, 'error');
+    expect(statusError.code).toBe(403);
+    expect(statusError.status).toBe(403);
+    const unreachable = track(new EventSource(await refusedUrl(), { clock: new VirtualClock() }));
+    const networkError = await nextEvent<EventSourceErrorEvent>(unreachable, 'error');
+    expect(networkError.code).toBeUndefined();
+  });
+
   it('exposes the constants on the class and the instance, and withCredentials', () => {
     const source = track(new EventSource('http://127.0.0.1:1/', { withCredentials: true }));
     expect([EventSource.CONNECTING, EventSource.OPEN, EventSource.CLOSED]).toEqual([0, 1, 2]);
