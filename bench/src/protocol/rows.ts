@@ -5,7 +5,7 @@
  */
 import { encodeEvent, encodeEventBytes } from '@tidings/protocol';
 import { type Chunks, type Contender, ours, PEER_NAME, peer, type Tally } from './contenders.js';
-import { buildCorpora, type Corpus } from './corpora.js';
+import { buildCorpora, CORPUS_KEYS, type Corpus } from './corpora.js';
 import { buildMessages, templateEvent } from './encoder-messages.js';
 import { buildEvents, chunkAtLineEnds, planLines } from './event-building.js';
 import { splitLinesOnly } from './line-splitting.js';
@@ -30,7 +30,7 @@ export const PARSER_CHUNK_SIZES = [16 * 1024, 64];
 
 export function allRows(): RowSpec[] {
   const rows: RowSpec[] = [];
-  for (const corpus of ['a', 'b', 'c'] as const) {
+  for (const corpus of CORPUS_KEYS) {
     for (const chunkSize of PARSER_CHUNK_SIZES) {
       for (const input of ['strings', 'bytes'] as const) {
         rows.push({ kind: 'parser', corpus, input, chunkSize });

@@ -16,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { listOf, parseOptions, positiveInteger } from '../load/cli.js';
 import { PEER_NAME } from './contenders.js';
+import { CORPUS_KEYS } from './corpora.js';
 import type { MeasureOptions } from './measure.js';
 import { allRows, measureRow, type RowResult, type RowSpec } from './rows.js';
 
@@ -23,7 +24,7 @@ const USAGE = `usage: node bench/dist/protocol/run.js [options]
 
   --rounds N       interleaved rounds per row; medians are reported (default 7)
   --min-run-ms N   shortest timed run of one contender in a round (default 150)
-  --only list      among a, b, c (the corpora) and encoder (default: all)`;
+  --only list      among a to f (the corpora) and encoder (default: all)`;
 
 const values = parseOptions(USAGE, {
   rounds: { type: 'string', default: '7' },
@@ -42,7 +43,7 @@ const options: MeasureOptions = {
 const only =
   values.only === undefined
     ? undefined
-    : listOf('only', values.only, ['a', 'b', 'c', 'encoder'] as const, USAGE);
+    : listOf('only', values.only, [...CORPUS_KEYS, 'encoder'] as const, USAGE);
 
 if (values.row !== undefined) {
   // Child: measure one row and hand the result back on stdout.
