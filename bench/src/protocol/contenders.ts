@@ -91,3 +91,34 @@ export const peer: Contender = (chunks) => {
   parser.reset();
   return tally;
 };
+
+/**
+ * eventsource-parser behind a class whose methods forward to its closures, as ours is built:
+ * what it would cost without its callers' deoptimization at each new parser (see
+ * docs/protocol.md, "The cliff"). Strings only.
+ */
+class PeerBehindClass {
+  readonly #feed: (chunk: string) => void;
+  readonly #reset: () => void;
+
+  constructor(parser: ReturnType<typeof createPeerParser>) {
+    this.#feed = parser.feed;
+    this.#reset = parser.reset;
+  }
+
+  feed(chunk: string): void {
+    this.#feed(chunk);
+  }
+
+  reset(): void {
+    this.#reset();
+  }
+}
+
+export const peerBehindClass: Contender = (chunks) => {
+  const { tally, ...callbacks } = tallying();
+  const parser = new PeerBehindClass(createPeerParser(callbacks));
+  for (const chunk of chunks as string[]) parser.feed(chunk);
+  parser.reset();
+  return tally;
+};

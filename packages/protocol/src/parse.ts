@@ -380,8 +380,8 @@ export function createParser(
     feedText(rest);
   }
 
-  return {
-    feed(chunk) {
+  return new Parser(
+    (chunk) => {
       if (typeof chunk === 'string') {
         if (decoder !== undefined) flushDecoder();
         feedText(chunk);
@@ -390,7 +390,7 @@ export function createParser(
       decoder ??= createUtf8StreamDecoder();
       feedText(decoder.decode(chunk));
     },
-    end() {
+    () => {
       // A character left incomplete decodes to U+FFFD, as a TextDecoder would at the end,
       // so that the line limit sees the same text however the stream arrived.
       flushDecoder();
@@ -407,10 +407,44 @@ export function createParser(
       discardEvent = false;
       idBuffer = lastEventId;
     },
-    get lastEventId() {
-      return lastEventId;
-    },
-  };
+    () => lastEventId,
+  );
+}
+
+/**
+ * The parser's face: its state lives in the closures of `createParser`, but the methods a
+ * caller calls are the same functions for every parser. Were `feed` a closure of its own per
+ * parser (an object literal's method), a caller's optimized loop would be specialised to the
+ * first parser's `feed` and thrown away ("wrong call target") at every new parser: in a loop
+ * that creates a parser per stream, V8 kept deoptimizing it, and which contender got stuck
+ * interpreted varied from run to run.
+ */
+class Parser implements EventStreamParser {
+  readonly #feed: (chunk: string | Uint8Array) => void;
+  readonly #end: () => void;
+  readonly #lastEventId: () => string;
+
+  constructor(
+    feed: (chunk: string | Uint8Array) => void,
+    end: () => void,
+    lastEventId: () => string,
+  ) {
+    this.#feed = feed;
+    this.#end = end;
+    this.#lastEventId = lastEventId;
+  }
+
+  feed(chunk: string | Uint8Array): void {
+    this.#feed(chunk);
+  }
+
+  end(): void {
+    this.#end();
+  }
+
+  get lastEventId(): string {
+    return this.#lastEventId();
+  }
 }
 
 /**

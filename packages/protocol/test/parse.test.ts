@@ -338,3 +338,23 @@ describe('callbacks', () => {
     ]);
   });
 });
+
+describe('parser objects', () => {
+  test('every parser has the same methods, so a loop over streams keeps its optimized code', () => {
+    const first = createParser({});
+    const second = createParser({});
+    expect(second.feed).toBe(first.feed);
+    expect(second.end).toBe(first.end);
+  });
+
+  test('two parsers keep apart what they were fed', () => {
+    const first = recordingParser();
+    const second = recordingParser();
+    first.parser.feed('id: 1\ndata: a');
+    second.parser.feed('id: 2\ndata: b\n\n');
+    first.parser.feed('\n\n');
+    expect(first.recording.events).toEqual([message('a', '1')]);
+    expect(second.recording.events).toEqual([message('b', '2')]);
+    expect([first.parser.lastEventId, second.parser.lastEventId]).toEqual(['1', '2']);
+  });
+});
