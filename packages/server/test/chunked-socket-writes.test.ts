@@ -156,6 +156,25 @@ describe('EventStream on HTTP/1.1 writes its body straight to the socket', () =>
     expect(text(lastB.chunks[2])).toBe('id: u4\ndata: four\n\ndata: only for b\n\n');
   });
 
+  it('writes the size line right at every hex-digit boundary', async () => {
+    const opened = deferred<EventStream>();
+    handler = (req, res) => opened.resolve(EventStream.fromNode(req, res));
+    const client = await rawClient();
+    client.send(GET_EVENTS);
+    const stream = await opened.promise;
+    const sizes = [1, 15, 16, 255, 256, 4095, 4096, 65_535, 65_536, 1_048_576];
+    for (const size of sizes) {
+      // Raw bytes of exactly `size`; the client's strict reader checks every size line.
+      stream.sendEncoded(new Uint8Array(size).fill(0x61));
+      await turn();
+    }
+    const response = await client.until(withChunks(sizes.length), 'every size', 10_000);
+    expect(response.chunks.map((chunk) => chunk.length)).toEqual(sizes);
+    for (const size of sizes) {
+      expect(client.received.includes(`\r\n${size.toString(16)}\r\na`)).toBe(true);
+    }
+  });
+
   it('sends nothing for an empty chunk instead of ending the body', async () => {
     const opened = deferred<EventStream>();
     handler = (req, res) => opened.resolve(EventStream.fromNode(req, res));
