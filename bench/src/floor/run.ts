@@ -1,6 +1,9 @@
 /**
  * `npm run bench:socket-floor`: what one idle connection costs a Node process before any SSE
- * code runs — a bare net.Socket, and node:http with an open response — measured the same way
+ * code runs — a bare net.Socket, and node:http with an open response — and with it: an
+ * @tidings/server EventStream, and the bound for any subscriber path that lets node:http read
+ * the request and then takes the socket over (node:http's parser, request and response
+ * dropped after the head; see idle-server.ts). Measured the same way
  * bench:server and bench:hub measure @tidings/server and the hub (RSS after a full GC, with
  * the connections open, minus before). It is the floor under the "bytes per idle
  * connection" figures of those benchmarks.
@@ -37,7 +40,7 @@ function ask(child: ChildProcess): Promise<Sample> {
   });
 }
 
-async function measure(mode: 'net' | 'http'): Promise<{ rss: number; heap: number }> {
+async function measure(mode: (typeof MODES)[number][0]): Promise<{ rss: number; heap: number }> {
   const child = fork(serverPath, [mode], { execArgv: ['--expose-gc'] });
   const { port } = await new Promise<{ port: number }>((resolve) =>
     child.once('message', (message) => resolve(message as { port: number })),
@@ -81,12 +84,17 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-const results: Record<string, { rss: number[]; heap: number[] }> = {
-  net: { rss: [], heap: [] },
-  http: { rss: [], heap: [] },
-};
+const MODES = [
+  ['net', 'bare net.Socket (no HTTP)'],
+  ['http', 'node:http, response open'],
+  ['tidings', '@tidings/server EventStream on node:http'],
+  ['http-detached', 'node:http, then parser, request and response dropped (the bound)'],
+] as const;
+const results: Record<string, { rss: number[]; heap: number[] }> = Object.fromEntries(
+  MODES.map(([mode]) => [mode, { rss: [], heap: [] }]),
+);
 for (let run = 0; run < RUNS; run++) {
-  for (const mode of ['net', 'http'] as const) {
+  for (const [mode] of MODES) {
     const sample = await measure(mode);
     results[mode]?.rss.push(sample.rss);
     results[mode]?.heap.push(sample.heap);
@@ -98,10 +106,7 @@ console.log(
 );
 console.log('| holder | RSS per connection | JS heap per connection |');
 console.log('| --- | ---: | ---: |');
-for (const [mode, label] of [
-  ['net', 'bare net.Socket (no HTTP)'],
-  ['http', 'node:http, response open'],
-] as const) {
+for (const [mode, label] of MODES) {
   const r = results[mode];
   if (r) console.log(`| ${label} | ${kb(median(r.rss))} | ${kb(median(r.heap))} |`);
 }

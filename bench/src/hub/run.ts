@@ -1,7 +1,9 @@
 /**
  * `npm run bench:hub`: the Tidings hub (`tidings serve`, memory transport) against nchan
  * (the nginx module, one worker) in the same run, each fed by a publisher process over HTTP
- * and read by separate load processes.
+ * and read by separate load processes; under them, two floors fed the same way that put the
+ * same bytes on the wire with nothing else: a minimal C epoll server and a Node server on
+ * bare `net` sockets (see floor/floor-process.ts).
  *
  * Per system and run: deliveries per second at the highest publish rate it keeps up with
  * (1000 subscribers), publish-to-receive latency at 100 updates/s to 1000 subscribers, RSS
@@ -10,8 +12,16 @@
  * go to bench/results/hub.{json,md}.
  */
 import { execFileSync } from 'node:child_process';
+import {
+  C_FLOOR_LABEL,
+  cFloorProblem,
+  NET_FLOOR_LABEL,
+  startCFloor,
+  startNetFloor,
+} from '../floor/floor-process.js';
 import { check, listOf, parseOptions, positiveInteger, writeResults } from '../load/cli.js';
 import { setLoadExecArgv } from '../load/fleet.js';
+import { cFloorTargets, floorRatios, floorTable } from '../load/floor-comparison.js';
 import {
   type BroadcastResult,
   DEFAULT_RAMP,
@@ -41,7 +51,7 @@ import { findNginx, nchanAvailable, startNchan } from './nchan-process.js';
 const USAGE = `usage: node bench/dist/hub/run.js [options]
 
   --runs N               runs of every measurement; medians are reported (default 3)
-  --systems a,b          among hub, nchan (default: both)
+  --systems a,b          among hub, nchan, c-floor, net-floor (default: all)
   --subscribers N        subscribers for the throughput and latency phases (default 1000)
   --idle-connections N   connections for the memory phase (default 10000)
   --hold N               connections held for the broadcast phase (default: 90% of ulimit -n)
@@ -53,7 +63,7 @@ const USAGE = `usage: node bench/dist/hub/run.js [options]
 
 const values = parseOptions(USAGE, {
   runs: { type: 'string', default: '3' },
-  systems: { type: 'string', default: 'hub,nchan' },
+  systems: { type: 'string', default: 'hub,nchan,c-floor,net-floor' },
   subscribers: { type: 'string', default: '1000' },
   'idle-connections': { type: 'string', default: '10000' },
   hold: { type: 'string' },
@@ -86,16 +96,28 @@ setLoadExecArgv(profileArgv);
 
 const nginx = findNginx();
 const nchanProblem = nchanAvailable(nginx);
+const cProblem = cFloorProblem();
 const SYSTEMS: Record<string, { label: string; start: StartSystem } | undefined> = {
   hub: { label: '@tidings/hub', start: () => startHub([], profileArgv) },
   nchan:
     nchanProblem === undefined
       ? { label: 'nchan (nginx, 1 worker)', start: () => startNchan(nginx!) }
       : undefined,
+  'c-floor':
+    cProblem === undefined ? { label: C_FLOOR_LABEL, start: () => startCFloor('http') } : undefined,
+  'net-floor': {
+    label: NET_FLOOR_LABEL,
+    start: () => startNetFloor('http', { execArgv: profileArgv }),
+  },
 };
-const systems = listOf('systems', values.systems, ['hub', 'nchan'], USAGE).filter((name) => {
+const systems = listOf(
+  'systems',
+  values.systems,
+  ['hub', 'nchan', 'c-floor', 'net-floor'],
+  USAGE,
+).filter((name) => {
   if (SYSTEMS[name] === undefined) {
-    console.error(`skipping nchan: ${nchanProblem}`);
+    console.error(`skipping ${name}: ${name === 'nchan' ? nchanProblem : cProblem}`);
     return false;
   }
   return true;
@@ -221,7 +243,13 @@ const targets =
           (v) => v === hold,
           (v) => `${formatCount(v)} of ${formatCount(hold)} (worst run)`,
         ),
+        ...cFloorTargets(hub, summaries.get('c-floor'), `at ${latencyRate}/s × ${subscribers}`),
       ];
+const floors = ['c-floor', 'net-floor'].flatMap((name) => {
+  const summary = summaries.get(name);
+  return summary === undefined ? [] : [{ label: SYSTEMS[name]!.label, summary }];
+});
+const floorComparison = hub === undefined ? '' : floorTable('@tidings/hub', hub, floors);
 
 const table = markdownTable(
   [
@@ -274,6 +302,7 @@ const notes = [
   'Deliveries/s: the publish rate grows ×1.5 per step (then bisects) until, twice in a row, fewer than 95% of the expected deliveries arrive in a 2.5 s window, p99 exceeds 250 ms, the last deliveries arrive more than 250 ms after publishing stopped, or a publish fails.',
   `Broadcast: ${hold} connections (90% of ulimit -n ${openFilesLimit}) from ${holdProcesses} load processes over 127.0.0.x source addresses; the time is from sending the publish request to the last connection receiving the event.`,
   'Memory: RSS of the hub process (after a full GC) and of the nginx worker, with the connections open minus before.',
+  'Floors: the same bytes on the wire (an HTTP/1.1 chunked body, `id: urn:uuid:…` and `data:` per event) from a minimal C epoll server (bench/c/sse-floor.c, built with gcc -O2 at the start) and from a Node server on bare `net` sockets (bench/src/floor/net-floor.ts), each publishing the raw body the publisher process POSTs (as nchan does) and writing it to each subscriber at once, with no coalescing.',
   ...(clientBound.length > 0
     ? [
         `The load client ran at over 90% of a core at the best step for ${clientBound.map((s) => s.system).join(', ')}: there the figure is a lower bound set by the client.`,
@@ -291,6 +320,8 @@ const markdown = [
   table,
   '',
   ratioTable,
+  '',
+  floorComparison,
   '',
   ...(targetLines.length > 0 ? ['Targets:', '', ...targetLines, ''] : []),
   ...notes.map((n) => `- ${n}`),
@@ -320,6 +351,10 @@ if (!values['no-write'] && !values.quick) {
       },
       summary: Object.fromEntries(summaries),
       ratios,
+      floorRatios:
+        hub === undefined
+          ? {}
+          : Object.fromEntries(floors.map((f) => [f.label, floorRatios(hub, f.summary)])),
       targets,
       runs: Object.fromEntries(results),
     },

@@ -1,15 +1,25 @@
 /**
  * `npm run bench:server`: @tidings/server's Channel against better-sse's Channel and a
  * hand-written node:http loop, each broadcasting over real loopback sockets from its own
- * process to subscribers held by separate load processes.
+ * process to subscribers held by separate load processes; under them, two floors that put
+ * the same bytes on the wire with nothing else: a minimal C epoll server and a Node server on
+ * bare `net` sockets (see floor/floor-process.ts).
  *
  * Per server and run: the deliveries per second at the highest publish rate it keeps up with
  * (1000 subscribers), the publish-to-receive latency at 100 events/s to 1000 subscribers, and
  * the server's RSS per idle connection with 10 000 connections. Medians of several runs, the
  * spread between runs, and the ratios go to bench/results/server.{json,md}.
  */
+import {
+  C_FLOOR_LABEL,
+  cFloorProblem,
+  NET_FLOOR_LABEL,
+  startCFloor,
+  startNetFloor,
+} from '../floor/floor-process.js';
 import { check, fail, listOf, parseOptions, positiveInteger, writeResults } from '../load/cli.js';
 import { setLoadExecArgv } from '../load/fleet.js';
+import { cFloorTargets, floorRatios, floorTable } from '../load/floor-comparison.js';
 import {
   DEFAULT_RAMP,
   type LatencyResult,
@@ -29,13 +39,21 @@ import {
   markdownTable,
 } from '../load/report.js';
 import { type LoadSummary, summarizeLoad } from '../load/summary.js';
+import type { StartSystem } from '../load/system-under-test.js';
 import { NODE_SERVERS, type NodeServerName, startNodeServer } from './node-server-process.js';
 import type { PublishMode } from './publish-loop.js';
+
+const LABELS = {
+  ...NODE_SERVERS,
+  'net-floor': NET_FLOOR_LABEL,
+  'c-floor': C_FLOOR_LABEL,
+} as const;
+type ServerName = keyof typeof LABELS;
 
 const USAGE = `usage: node bench/dist/server/run.js [options]
 
   --runs N               runs of every measurement; medians are reported (default 3)
-  --servers a,b          among ${Object.keys(NODE_SERVERS).join(', ')} (default: all)
+  --servers a,b          among ${Object.keys(LABELS).join(', ')} (default: all)
   --subscribers N        subscribers for the throughput and latency phases (default 1000)
   --idle-connections N   connections for the memory phase (default 10000)
   --latency-rate N       events/s for the latency phase (default 100)
@@ -47,7 +65,7 @@ const USAGE = `usage: node bench/dist/server/run.js [options]
 
 const values = parseOptions(USAGE, {
   runs: { type: 'string', default: '3' },
-  servers: { type: 'string', default: Object.keys(NODE_SERVERS).join(',') },
+  servers: { type: 'string', default: Object.keys(LABELS).join(',') },
   subscribers: { type: 'string', default: '1000' },
   'idle-connections': { type: 'string', default: '10000' },
   'latency-rate': { type: 'string', default: '100' },
@@ -57,12 +75,19 @@ const values = parseOptions(USAGE, {
   'no-write': { type: 'boolean', default: false },
 });
 
+const cProblem = cFloorProblem();
 const servers = listOf(
   'servers',
   values.servers,
-  Object.keys(NODE_SERVERS) as NodeServerName[],
+  Object.keys(LABELS) as ServerName[],
   USAGE,
-);
+).filter((name) => {
+  if (name === 'c-floor' && cProblem !== undefined) {
+    console.error(`skipping the C floor: ${cProblem}`);
+    return false;
+  }
+  return true;
+});
 const mode = values.publish as PublishMode;
 if (mode !== 'separate' && mode !== 'burst') {
   fail(`--publish must be separate or burst, got "${values.publish}"`);
@@ -90,20 +115,28 @@ interface RunResult {
   memory: MemoryResult;
 }
 
-const results = new Map<NodeServerName, RunResult[]>(servers.map((name) => [name, []]));
+function starter(name: ServerName): StartSystem {
+  if (name === 'c-floor') return () => startCFloor('in-process');
+  if (name === 'net-floor') {
+    return () => startNetFloor('in-process', { mode, execArgv: profileArgv });
+  }
+  return () => startNodeServer(name as NodeServerName, { mode, execArgv: profileArgv });
+}
+
+const results = new Map<ServerName, RunResult[]>(servers.map((name) => [name, []]));
 const machine = machineInfo();
 const command = `node bench/dist/server/run.js ${process.argv.slice(2).join(' ')}`.trim();
 const started = Date.now();
 
 console.log(
-  `bench:server: ${servers.map((s) => NODE_SERVERS[s]).join(' vs ')}; ${runs} run(s), ` +
+  `bench:server: ${servers.map((s) => LABELS[s]).join(' vs ')}; ${runs} run(s), ` +
     `${subscribers} subscribers, ${idleConnections} idle connections, publish mode ${mode}`,
 );
 for (let run = 0; run < runs; run++) {
   // Rotating the order spreads slow drifts in the machine's load over all servers.
   const order = servers.map((_, i) => servers[(i + run) % servers.length]!);
   for (const name of order) {
-    const start = () => startNodeServer(name, { mode, execArgv: profileArgv });
+    const start = starter(name);
     const throughput = await rampThroughput(start, ramp);
     const latency = await measureLatency(start, {
       subscribers,
@@ -118,7 +151,7 @@ for (let run = 0; run < runs; run++) {
     });
     results.get(name)!.push({ throughput, latency, memory });
     console.log(
-      `  run ${run + 1}/${runs} ${NODE_SERVERS[name].padEnd(28)} ` +
+      `  run ${run + 1}/${runs} ${LABELS[name].padEnd(30)} ` +
         `${formatCount(throughput.best?.deliveriesPerSecond ?? Number.NaN).padStart(6)} deliveries/s ` +
         `(at ${throughput.best?.rate ?? '—'} events/s, client CPU ${((throughput.best?.loadCpu ?? 0) * 100).toFixed(0)}%)  ` +
         `p50 ${formatMs(latency.p50Ms)} p99 ${formatMs(latency.p99Ms)}  ` +
@@ -131,13 +164,13 @@ interface Summary extends LoadSummary {
   server: string;
 }
 
-const summaries = new Map<NodeServerName, Summary>();
+const summaries = new Map<ServerName, Summary>();
 for (const [name, list] of results) {
-  summaries.set(name, { server: NODE_SERVERS[name], ...summarizeLoad(list) });
+  summaries.set(name, { server: LABELS[name], ...summarizeLoad(list) });
 }
 
 const ours = summaries.get('tidings');
-const ratio = (peer: NodeServerName) => {
+const ratio = (peer: ServerName) => {
   const theirs = summaries.get(peer);
   if (ours === undefined || theirs === undefined) return undefined;
   return {
@@ -178,7 +211,13 @@ const targets =
           (v) => v <= 4096,
           formatBytes,
         ),
+        ...cFloorTargets(ours, summaries.get('c-floor'), `at ${latencyRate} events/s`),
       ];
+const floors = (['c-floor', 'net-floor'] as const).flatMap((name) => {
+  const summary = summaries.get(name);
+  return summary === undefined ? [] : [{ label: LABELS[name], summary }];
+});
+const floorComparison = ours === undefined ? '' : floorTable('@tidings/server', ours, floors);
 
 const table = markdownTable(
   [
@@ -210,7 +249,7 @@ const ratioTable =
           'memory per connection',
         ],
         peers.map((peer) => [
-          NODE_SERVERS[peer],
+          LABELS[peer],
           `${formatRatio(ratios[peer]!.deliveries)} as many`,
           `${formatRatio(ratios[peer]!.p99)} lower`,
           `${formatRatio(ratios[peer]!.memory)} less`,
@@ -222,6 +261,7 @@ const notes = [
   `Medians of ${runs} run(s); in brackets ± half the range between runs (max − min) / 2 relative to the median, or the p99 range.`,
   'Deliveries/s: the publish rate grows ×1.5 per step (then bisects) until, twice in a row, fewer than 95% of the expected deliveries arrive in a 2.5 s window, or p99 exceeds 250 ms, or the last deliveries arrive more than 250 ms after publishing stopped (a queue built up); the figure is the deliveries counted at the best accepted step.',
   `Publish mode "${mode}": ${mode === 'separate' ? 'each event is published from its own macrotask, as events arriving from the network are' : 'events due in one tick are published in one synchronous loop'}. Each event is stamped with the time it was due, so a publisher delayed by a busy server counts as latency.`,
+  'Floors: the same bytes on the wire (an HTTP/1.1 chunked body, `id: urn:uuid:…` and `data:` per event) from a minimal C epoll server (bench/c/sse-floor.c, built with gcc -O2 at the start) and from a Node server on bare `net` sockets (bench/src/floor/net-floor.ts); both publish on their own 1 ms timer and write each event to each subscriber as it comes, with no coalescing.',
   ...(clientBound.length > 0
     ? [
         `The load client ran at over 90% of a core at the best step for ${clientBound.map((s) => s.server).join(', ')}: there the figure is a lower bound set by the client, not the server.`,
@@ -239,6 +279,8 @@ const markdown = [
   table,
   '',
   ratioTable,
+  '',
+  floorComparison,
   '',
   ...(targetLines.length > 0 ? ['Targets:', '', ...targetLines, ''] : []),
   ...notes.map((n) => `- ${n}`),
@@ -259,6 +301,10 @@ if (!values['no-write'] && !values.quick) {
       options: { runs, subscribers, idleConnections, latencyRate, mode, ramp, latencyWindow },
       summary: Object.fromEntries(summaries),
       ratios,
+      floorRatios:
+        ours === undefined
+          ? {}
+          : Object.fromEntries(floors.map((f) => [f.label, floorRatios(ours, f.summary)])),
       targets,
       runs: Object.fromEntries(results),
     },

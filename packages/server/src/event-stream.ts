@@ -7,6 +7,7 @@ import { heartbeat } from './heartbeat.js';
 import { openHttp2Stream } from './http2-stream.js';
 import { readLastEventId } from './last-event-id.js';
 import { type NodeRequest, type NodeResponse, openNodeResponse } from './node-response.js';
+import { joinChunks } from './shared-batch.js';
 import { lingeringSinks, type Sink } from './sink.js';
 import { type EventStreamOptions, resolveConfig, type StreamConfig } from './stream-config.js';
 
@@ -39,13 +40,6 @@ const WROTE = 8;
 // (at blank lines) forward it too. The blank line dispatches nothing: the data buffer is empty.
 const HEARTBEAT_CHUNK = new TextEncoder().encode(':\n\n');
 const textEncoder = new TextEncoder();
-
-// Buffer.allocUnsafe takes small sizes from a shared pool and skips zero-filling: the bytes are
-// overwritten at once. Elsewhere a plain Uint8Array does the same job.
-const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(size: number): Uint8Array } }).Buffer;
-const allocate = NodeBuffer
-  ? (size: number) => NodeBuffer.allocUnsafe(size)
-  : (size: number) => new Uint8Array(size);
 
 let openStreams = 0;
 
@@ -487,21 +481,16 @@ export class EventStream<E extends EventMap = Record<string, unknown>> {
     return false;
   }
 
-  /** Everything pending as one chunk: no copy for a single event, one copy for several. */
+  /**
+   * Everything pending as one chunk: a single event as it is; several joined once per turn for
+   * all the streams that queued the same ones (a broadcast's subscribers), not once per stream.
+   */
   #takePending(): Uint8Array {
     const pending = this.#pending as Uint8Array | Uint8Array[];
     const total = this.#pendingBytes;
     this.#pending = undefined;
     this.#pendingBytes = 0;
-    if (!Array.isArray(pending)) return pending;
-    const out = allocate(total);
-    let offset = 0;
-    for (let i = 0; i < pending.length; i++) {
-      const part = pending[i] as Uint8Array;
-      out.set(part, offset);
-      offset += part.byteLength;
-    }
-    return out;
+    return Array.isArray(pending) ? joinChunks(pending, total) : pending;
   }
 
   #resolveDrainWaiters(): void {

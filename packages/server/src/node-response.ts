@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { ChunkedSocketSink, directSocket } from './chunked-socket-sink.js';
 import { createCompressor, negotiateCoding } from './compression.js';
 import { NodeSink, NodeSinkFlags, type NodeWritable } from './node-sink.js';
-import type { SinkListener } from './sink.js';
+import type { Sink, SinkListener } from './sink.js';
 import { type HttpVersion, sseHeaders } from './sse-headers.js';
 import type { StreamConfig } from './stream-config.js';
 
@@ -20,13 +21,17 @@ function httpVersion(req: NodeRequest): HttpVersion {
  * Opens an event stream on a node:http response or a node:http2 compatibility response:
  * sends the head at once (with the initial `retry:` when configured) and returns the sink.
  * Headers set earlier with `res.setHeader()` (by CORS middleware, say) are kept.
+ *
+ * An uncompressed HTTP/1.1 body is written straight to the socket after the head
+ * ({@link ChunkedSocketSink}); HTTP/2, compression, HTTP/1.0 and responses whose `write` is
+ * wrapped by middleware go through the response ({@link NodeSink}).
  */
 export function openNodeResponse(
   req: NodeRequest,
   res: NodeResponse,
   config: StreamConfig,
   listener: SinkListener,
-): NodeSink {
+): Sink {
   if (res.headersSent) {
     throw new Error(
       'EventStream.fromNode: the response head was already sent; create the EventStream before anything is written to the response',
@@ -63,13 +68,19 @@ export function openNodeResponse(
     // the previous one is unacknowledged.
     if (version !== 'h2') req.socket?.setNoDelay?.(true);
   }
-  const sink = new NodeSink(res as unknown as NodeWritable, listener, compressor, flags, gone);
-  if (!gone) {
-    if (config.retryChunk !== undefined) sink.write(config.retryChunk);
-    // Not flushHeaders(): it sends the head as UTF-8, so a header value holding bytes above
-    // 0x7F (an echoed non-ASCII Last-Event-ID) would arrive double-encoded. An empty write
-    // sends the head as latin1, byte for byte, like every other write.
-    else (res as ServerResponse).write(EMPTY_CHUNK);
-  }
+  if (gone) return new NodeSink(res as unknown as NodeWritable, listener, undefined, flags, true);
+  // Not flushHeaders(): it sends the head as UTF-8, so a header value holding bytes above
+  // 0x7F (an echoed non-ASCII Last-Event-ID) would arrive double-encoded. An empty write
+  // sends the head as latin1, byte for byte, like every other write.
+  (res as ServerResponse).write(EMPTY_CHUNK);
+  const socket =
+    version === 'h2' || compressor !== undefined || flags !== NodeSinkFlags.None
+      ? undefined
+      : directSocket(res as ServerResponse);
+  const sink: Sink =
+    socket === undefined
+      ? new NodeSink(res as unknown as NodeWritable, listener, compressor, flags, false)
+      : new ChunkedSocketSink(res as ServerResponse, socket, listener);
+  if (config.retryChunk !== undefined) sink.write(config.retryChunk);
   return sink;
 }
