@@ -1,8 +1,12 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createLogger, Hub, type HubOptions } from '@tidings/hub';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runToEnd } from './cli-process.js';
-import { SECRET } from './hub-harness.js';
+import { SECRET, startHub, type TestHub } from './hub-harness.js';
 
 const KEY = ['--jwt-key', SECRET, '--log-level', 'silent'];
 
@@ -113,3 +117,125 @@ describe('Hub.create refuses a bad option with a RangeError naming it', () => {
     await expect(created).rejects.toThrow(reason);
   });
 });
+
+describe('client commands explain what the hub cannot', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startHub();
+  });
+  afterAll(() => t.close());
+
+  it('publish to a URL that is not the hub says which URL the hub expects', async () => {
+    const { code, stderr } = await runToEnd([
+      'publish',
+      '--hub',
+      `${t.base}/some/path`,
+      '--jwt-key',
+      SECRET,
+      '-t',
+      'a',
+      'x',
+    ]);
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(
+      `no hub at ${t.base}/some/path (405): a hub takes updates at ${t.hubUrl}; give --hub ${t.base} or the full URL`,
+    );
+  });
+
+  it('checks a topic as a selector before minting a token for it', async () => {
+    const published = t.hub.metrics.published;
+    const { code, stderr } = await runToEnd([
+      'publish',
+      '--hub',
+      t.base,
+      '--jwt-key',
+      SECRET,
+      '-t',
+      'https://example.com/{',
+      'x',
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(
+      /--topic: invalid topic selector "https:\/\/example.com\/\{": not a valid URI template: .* \(it goes in the mercure.publish claim of the token minted from --jwt-key\)/,
+    );
+    expect(stderr).not.toContain('401');
+    expect(t.hub.metrics.published).toBe(published);
+    const token = await runToEnd(['token', '--subscribe', 'a/{', '--jwt-key', SECRET]);
+    expect(token.code).toBe(2);
+    expect(token.stderr).toMatch(/--subscribe: invalid topic selector "a\/\{"/);
+  });
+
+  it('an unreachable JWKS URL gives the cause', async () => {
+    const port = await closedPort();
+    const { code, stderr } = await runToEnd([
+      'serve',
+      '--jwt-key',
+      `http://127.0.0.1:${port}/jwks.json`,
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(
+      new RegExp(
+        `cannot load the publisher JWKS from http://127.0.0.1:${port}/jwks.json: fetch failed: .*ECONNREFUSED`,
+      ),
+    );
+  });
+});
+
+describe('npm start', () => {
+  it('lets TIDINGS_PORT choose the port, and a flag after -- win over it', async () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const script = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
+    expect(script).not.toMatch(/--port/);
+    for (const [extra, env, expected] of [
+      [[], await closedPort(), undefined],
+      [['--', '--port'], await closedPort(), await closedPort()],
+    ] as const) {
+      const port = expected ?? env;
+      const args = extra.length > 0 ? ['start', ...extra, String(port)] : ['start'];
+      const child = spawn('npm', args, {
+        cwd: root,
+        env: { ...process.env, TIDINGS_PORT: String(env), TIDINGS_LOG_LEVEL: 'silent' },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk;
+      });
+      child.stderr!.on('data', (chunk: Buffer) => {
+        output += chunk;
+      });
+      try {
+        await until(
+          () => output.includes('listening on'),
+          60_000,
+          () => output,
+        );
+        expect(output).toContain(`listening on http://localhost:${port}`);
+        const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+        expect(health.status).toBe(200);
+      } finally {
+        // The whole tree npm started: npm, the shell, the hub.
+        process.kill(-child.pid!, 'SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+    }
+  }, 120_000);
+});
+
+/** A port nothing listens on (just released by the OS). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function until(done: () => boolean, timeoutMs: number, seen: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out; output so far: ${seen()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
