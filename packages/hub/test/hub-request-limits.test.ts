@@ -179,6 +179,20 @@ describe('a 413 the client gets to read', () => {
     },
   );
 
+  it('a client that reads only once it has sent everything still gets the 413 (no reset)', async () => {
+    // curl without Expect, Python's requests and many SDKs write the whole body, then read.
+    // Closing with their bytes unread makes the kernel reset the connection, and across a
+    // network a reset can overtake the answer; a body within the lingering bound is read to
+    // its end and the connection ends in order.
+    for (const declared of [true, false]) {
+      const { text, error } = await sendAllThenRead(t.port, publisher, 1024 * 1024, declared);
+      expect(text).toMatch(/^HTTP\/1\.1 413 /);
+      expect(text).toMatch(/request body larger than 4096 bytes/);
+      // Closed in order (the rest of the body read, then FIN), not reset under the client.
+      expect(error).toBeUndefined();
+    }
+  });
+
   it('keeps serving after draining, and a body just over the limit leaves no trace', async () => {
     const published = t.hub.metrics.published;
     const answer = await postLarge(5000, true);
@@ -187,3 +201,39 @@ describe('a 413 the client gets to read', () => {
     expect(t.hub.metrics.published).toBe(published + 1);
   });
 });
+
+/** A raw client that does not read its socket until the whole request is written. */
+function sendAllThenRead(
+  port: number,
+  token: string,
+  size: number,
+  declareLength: boolean,
+): Promise<{ text: string; error: string | undefined }> {
+  return new Promise((resolve) => {
+    let error: string | undefined;
+    const socket = connect(port, '127.0.0.1');
+    socket.pause();
+    let text = '';
+    const body = Buffer.alloc(size, 'x');
+    const head =
+      'POST /.well-known/mercure HTTP/1.1\r\nHost: x\r\n' +
+      `Authorization: Bearer ${token}\r\n` +
+      'Content-Type: application/x-www-form-urlencoded\r\n' +
+      (declareLength
+        ? `Content-Length: ${size}\r\n\r\n`
+        : 'Transfer-Encoding: chunked\r\n\r\n' + `${size.toString(16)}\r\n`);
+    socket.write(head);
+    socket.write(body);
+    socket.write(declareLength ? '' : '\r\n0\r\n\r\n', () => {
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      socket.resume();
+    });
+    socket.on('error', (failure: NodeJS.ErrnoException) => {
+      error = failure.code ?? failure.message;
+    });
+    socket.on('close', () => resolve({ text, error }));
+  });
+}
