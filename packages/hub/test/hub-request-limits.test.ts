@@ -179,6 +179,46 @@ describe('a 413 the client gets to read', () => {
     },
   );
 
+  it('fetch streaming a large body receives the 413, not EPIPE', async () => {
+    // undici writes the stream as it comes; a hub that closed at once under it failed most
+    // of these fetches with EPIPE before the answer was read.
+    const outcomes: string[] = [];
+    for (let run = 0; run < 10; run++) {
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent++ >= 128) {
+            controller.close();
+            return;
+          }
+          await sleep(1);
+          controller.enqueue(new Uint8Array(64 * 1024).fill(0x78));
+        },
+      });
+      try {
+        const response = await fetch(t.hubUrl, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${publisher}`,
+            'Content-Type': 'application/x-www-form-urlencoded',
+          },
+          body,
+          duplex: 'half',
+        } as RequestInit);
+        const text = await response.text().catch(() => '');
+        outcomes.push(`${response.status} ${text.trim()}`);
+      } catch (error) {
+        const cause = (error as Error & { cause?: NodeJS.ErrnoException }).cause;
+        outcomes.push(cause?.code ?? (error as Error).message);
+      }
+    }
+    expect(outcomes).toEqual(
+      Array(10).fill(
+        '413 request body larger than 4096 bytes: send less data per update (the limit is --max-body)',
+      ),
+    );
+  });
+
   it('a client that reads only once it has sent everything still gets the 413 (no reset)', async () => {
     // curl without Expect, Python's requests and many SDKs write the whole body, then read.
     // Closing with their bytes unread makes the kernel reset the connection, and across a
