@@ -3,8 +3,17 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { AuthConfigError } from './auth/index.js';
 import { BrokerConfigError } from './broker/broker.js';
+import {
+  CommandFailure,
+  EXIT_CODES_HELP,
+  EXIT_FAILURE,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  EXIT_USAGE,
+} from './cli/exit-codes.js';
 import { type CliIo, processIo } from './cli/io.js';
 import { listen } from './cli/listen.js';
+import { nearestWord } from './cli/nearest-word.js';
 import { UsageError } from './cli/options.js';
 import { publish } from './cli/publish.js';
 import { serve } from './cli/serve.js';
@@ -29,6 +38,8 @@ Commands:
 
 Run tidings <command> --help for its options. Every option can also come from a
 TIDINGS_* environment variable; serve reads a JSON --config file too.
+
+${EXIT_CODES_HELP}
 `;
 
 /** Runs the CLI; resolves with the exit code. Exported for tests that run it in-process. */
@@ -36,16 +47,18 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     io.stdout.write(HELP);
-    return command === undefined ? 2 : 0;
+    return command === undefined ? EXIT_USAGE : EXIT_OK;
   }
   if (command === '--version' || command === '-v') {
     io.stdout.write(`${version()}\n`);
-    return 0;
+    return EXIT_OK;
   }
-  const run = COMMANDS[command];
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!run) {
-    io.stderr.write(`tidings: unknown command "${command}"\n\n${HELP}`);
-    return 2;
+    const nearest = nearestWord(command, Object.keys(COMMANDS));
+    const hint = nearest === undefined ? '' : `; did you mean "tidings ${nearest}"?`;
+    io.stderr.write(`tidings: unknown command "${command}"${hint}\n\n${HELP}`);
+    return EXIT_USAGE;
   }
   try {
     return await run(rest, io);
@@ -54,15 +67,21 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       error instanceof UsageError ||
       error instanceof BrokerConfigError ||
       error instanceof AuthConfigError ||
+      // Hub.create names a bad option with a RangeError.
       error instanceof RangeError
     ) {
       io.stderr.write(
         `tidings ${command}: ${error.message}\nRun tidings ${command} --help for the options.\n`,
       );
-      return 2;
+      return EXIT_USAGE;
     }
+    if (error instanceof CommandFailure) {
+      io.stderr.write(`tidings ${command}: ${error.message}\n`);
+      return EXIT_FAILURE;
+    }
+    // Anything else is a bug: the stack helps whoever reports it.
     io.stderr.write(`tidings ${command}: ${(error as Error).stack ?? String(error)}\n`);
-    return 1;
+    return EXIT_FAILURE;
   }
 }
 
@@ -82,14 +101,14 @@ if (
     (code) => {
       process.exitCode = code;
       // A second Ctrl-C: out now, whatever is still closing.
-      if (code === 130) process.exit(code);
+      if (code === EXIT_INTERRUPTED) process.exit(code);
       // Let output drain and handles close by themselves; a stray keep-alive socket (from
       // fetch) must not hold the command open after its work is done.
       setTimeout(() => process.exit(code), 1000).unref();
     },
     (error: unknown) => {
       process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
+      process.exitCode = EXIT_FAILURE;
     },
   );
 }

@@ -14,8 +14,18 @@ export interface HubOptions {
   heartbeatMs?: number;
   /** Subscription events and the subscriptions API (draft-07 "Active Subscriptions"). Default off. */
   subscriptions?: boolean;
-  /** Largest publish request body, bytes. Default 1 MiB. */
+  /** Largest publish request body, bytes, at most {@link MAX_BODY_BYTES}. Default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * How long a publish body may take to arrive, ms, counted from the end of the request
+   * head: past it the request gets 408 and its connection is closed. Default 30 000.
+   */
+  bodyTimeoutMs?: number;
+  /**
+   * How long a request head (request line and headers) may take to arrive, ms, on a server
+   * started by {@link Hub.listen}: past it the connection gets 408 and is closed. Default 10 000.
+   */
+  headersTimeoutMs?: number;
   /** Most `topic` selectors in one subscription. Default 100. */
   maxTopicsPerSubscription?: number;
   /** Most topics (canonical + alternates) in one update. Default 100. */
@@ -69,6 +79,8 @@ export const HUB_DEFAULTS = {
   heartbeatMs: 15_000,
   subscriptions: false,
   maxBodyBytes: 1024 * 1024,
+  bodyTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
   maxTopicsPerSubscription: 100,
   maxTopicsPerUpdate: 100,
   maxTopicLength: 2048,
@@ -83,7 +95,76 @@ export const HUB_DEFAULTS = {
   processMetrics: true,
 } as const;
 
+/** The longest delay a Node timer can wait; a longer one fires at once instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The largest `maxBodyBytes`: a body is held in memory and decoded to one string (V8 strings
+ * stop near 2^29 characters), and the update is encoded again beside it.
+ */
+export const MAX_BODY_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The longest `shutdownRetryMs`: streams get up to one and a half times it as `retry:`, and a
+ * client waits that long with a timer, which must not overflow either.
+ */
+export const MAX_SHUTDOWN_RETRY_MS = Math.floor(MAX_TIMER_MS / 1.5);
+
+type NumericOption = {
+  [K in keyof typeof HUB_DEFAULTS]: (typeof HUB_DEFAULTS)[K] extends number ? K : never;
+}[keyof typeof HUB_DEFAULTS];
+
+/**
+ * The range of every numeric option, checked when the hub is created: a value that would
+ * only fail later (a heartbeat timer that overflows, a queue that holds nothing) stops the
+ * hub at start, with the option named. The CLI declares the same bounds on its flags.
+ */
+export const HUB_OPTION_RANGES: Readonly<
+  Record<NumericOption, { min: number; max?: number; note?: string }>
+> = {
+  heartbeatMs: {
+    min: 0,
+    max: MAX_TIMER_MS,
+    note: '0 turns heartbeats off; more overflows a timer',
+  },
+  maxBodyBytes: { min: 1, max: MAX_BODY_BYTES, note: 'a body is held in memory as one string' },
+  bodyTimeoutMs: { min: 1, max: MAX_TIMER_MS, note: 'more overflows a timer' },
+  headersTimeoutMs: { min: 1, max: MAX_TIMER_MS, note: 'more overflows a timer' },
+  maxTopicsPerSubscription: { min: 1 },
+  maxTopicsPerUpdate: { min: 1 },
+  maxTopicLength: { min: 1 },
+  maxConnections: { min: 0, note: '0 for no limit' },
+  maxConnectionsPerIp: { min: 0, note: '0 for no limit' },
+  retryAfterSeconds: { min: 0 },
+  maxQueueBytes: { min: 1, note: 'a queue must hold at least one byte' },
+  shutdownRetryMs: {
+    min: 0,
+    max: MAX_SHUTDOWN_RETRY_MS,
+    note: 'streams get up to 1.5 times it, which must not overflow a client timer',
+  },
+  shutdownTimeoutMs: { min: 0, max: MAX_TIMER_MS, note: 'more overflows a timer' },
+};
+
+const BOOLEAN_OPTIONS = ['subscriptions', 'trustProxy', 'dashboard', 'processMetrics'] as const;
+
+/** RFC 6265 §4.1.1: a cookie name is an RFC 2616 token. */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export function isCookieName(name: string): boolean {
+  return COOKIE_NAME.test(name);
+}
+
+/**
+ * Fills in the defaults and checks every option.
+ *
+ * @throws RangeError naming the option, the value and what it must be.
+ */
 export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
+  if (typeof options?.auth !== 'object' || options.auth === null) {
+    throw new RangeError(
+      'hub option auth is required: the keys that verify tokens, anonymous, allowedOrigins',
+    );
+  }
   const defined = Object.fromEntries(
     Object.entries(options).filter(([, value]) => value !== undefined),
   ) as HubOptions;
@@ -92,33 +173,46 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     corsOrigins: options.auth.allowedOrigins,
     ...defined,
   } as ResolvedHubOptions;
-  for (const name of [
-    'heartbeatMs',
-    'maxBodyBytes',
-    'maxTopicsPerSubscription',
-    'maxTopicsPerUpdate',
-    'maxTopicLength',
-    'maxConnections',
-    'maxConnectionsPerIp',
-    'retryAfterSeconds',
-    'maxQueueBytes',
-    'shutdownRetryMs',
-    'shutdownTimeoutMs',
-  ] as const) {
-    const value = resolved[name];
-    if (!Number.isSafeInteger(value) || value < 0) {
+  for (const [name, range] of Object.entries(HUB_OPTION_RANGES) as [
+    NumericOption,
+    (typeof HUB_OPTION_RANGES)[NumericOption],
+  ][]) {
+    const value: unknown = resolved[name];
+    const max = range.max ?? Number.MAX_SAFE_INTEGER;
+    if (
+      typeof value !== 'number' ||
+      !Number.isSafeInteger(value) ||
+      value < range.min ||
+      value > max
+    ) {
+      const bounds = range.max === undefined ? `at least ${range.min}` : `${range.min} to ${max}`;
+      const note = range.note === undefined ? '' : ` (${range.note})`;
       throw new RangeError(
-        `hub option ${name} must be a non-negative integer, got ${String(value)}`,
+        `hub option ${name} must be a whole number, ${bounds}${note}; got ${String(value)}`,
       );
     }
   }
-  for (const name of [
-    'maxTopicsPerSubscription',
-    'maxTopicsPerUpdate',
-    'maxTopicLength',
-    'maxBodyBytes',
-  ] as const) {
-    if (resolved[name] === 0) throw new RangeError(`hub option ${name} must be at least 1`);
+  for (const name of BOOLEAN_OPTIONS) {
+    if (typeof resolved[name] !== 'boolean') {
+      throw new RangeError(
+        `hub option ${name} must be true or false, got ${String(resolved[name])}`,
+      );
+    }
+  }
+  if (typeof resolved.transport !== 'string') {
+    throw new RangeError(`hub option transport must be a URL string like memory://`);
+  }
+  if (
+    !Array.isArray(resolved.corsOrigins) ||
+    !resolved.corsOrigins.every((origin) => typeof origin === 'string')
+  ) {
+    throw new RangeError('hub option corsOrigins must be an array of origin strings');
+  }
+  const cookieName = options.auth.cookieName;
+  if (cookieName !== undefined && !isCookieName(cookieName)) {
+    throw new RangeError(
+      `hub option auth.cookieName ${JSON.stringify(cookieName)} is not a cookie name: use letters, digits and !#$%&'*+-.^_\`|~ only`,
+    );
   }
   return resolved;
 }

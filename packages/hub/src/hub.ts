@@ -10,6 +10,7 @@ import { createUpdateId } from './event-id.js';
 import { ExpiryScheduler } from './expiry-scheduler.js';
 import { FanOut } from './fan-out.js';
 import { clientAddress } from './http/client-address.js';
+import { answerClientError } from './http/client-error.js';
 import { CorsPolicy } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
 import { requestTarget } from './http/request-target.js';
@@ -163,9 +164,21 @@ export class Hub {
   /** Starts an HTTP server for the hub. Port 0 picks a free port. */
   async listen(port = 3000, host?: string): Promise<AddressInfo> {
     if (this.#server) throw new Error('the hub is already listening');
-    const server = createServer(this.handler);
-    // Streams are long-lived: Node's default 5-minute request timeout would cut them.
-    server.requestTimeout = 0;
+    const { headersTimeoutMs, bodyTimeoutMs } = this.options;
+    const server = createServer(
+      // Node looks for late requests on this beat: often enough for the timeouts to hold.
+      { connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) },
+      this.handler,
+    );
+    // Node's timeouts end at the request's end, not the response's: a subscriber's GET is
+    // complete once its head has arrived, so neither ever cuts an open event stream. A
+    // publish body has its own deadline with a reason (read-body.ts); requestTimeout is the
+    // backstop for a body no route reads (a refused request keeps being drained otherwise).
+    server.headersTimeout = headersTimeoutMs;
+    server.requestTimeout = headersTimeoutMs + bodyTimeoutMs;
+    server.on('clientError', (error: Error, socket) =>
+      answerClientError(error, socket, this.options),
+    );
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -192,6 +192,56 @@ describe('bad input', () => {
   });
 });
 
+describe('deeply nested JSON', () => {
+  let t: TestHub;
+  let publisher: string;
+  beforeAll(async () => {
+    t = await startHub();
+    publisher = await t.token({ publish: ['*'] });
+  });
+  afterAll(() => t.close());
+
+  const postJson = (body: string) =>
+    fetch(t.hubUrl, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${publisher}`, 'Content-Type': 'application/json' },
+      body,
+    });
+  const nested = (depth: number, open = '[', close = ']') =>
+    `${open.repeat(depth)}${close.repeat(depth)}`;
+
+  it('refuses data nested 10 000 levels deep with 400, not a 500 from a stack overflow', async () => {
+    const published = t.hub.metrics.published;
+    for (const [open, close] of [
+      ['[', ']'],
+      ['{"a":', '}'],
+    ] as const) {
+      const response = await postJson(`{"topic": "deep", "data": ${nested(10_000, open, close)}}`);
+      const text = await response.text();
+      expect(response.status, text).toBe(400);
+      expect(text).toMatch(/JSON body nests deeper than 128 levels/);
+      expect(text.trim().split('\n')).toHaveLength(1);
+    }
+    expect(t.hub.metrics.published).toBe(published);
+  });
+
+  it('accepts data up to the limit, and brackets inside strings do not count', async () => {
+    const watcher = await RawSubscriber.open(t.port, subscribePath(['deep'])).opened();
+    // The body object itself is one level: data may use the other 127.
+    const deepest = nested(127);
+    const brackets = `${'['.repeat(5000)}\\"${'{'.repeat(5000)}`;
+    for (const data of [deepest, JSON.stringify(brackets)]) {
+      const response = await postJson(`{"topic": "deep", "data": ${data}}`);
+      expect(response.status, await response.text()).toBe(200);
+    }
+    await watcher.eventCount(2);
+    expect(watcher.events.map((event) => event.data)).toEqual([deepest, brackets]);
+    await watcher.close();
+    const over = await postJson(`{"topic": "deep", "data": ${nested(128)}}`);
+    expect(over.status).toBe(400);
+  });
+});
+
 describe('connection limits', () => {
   let t: TestHub | undefined;
   afterEach(async () => {

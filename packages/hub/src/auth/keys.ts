@@ -283,7 +283,7 @@ async function loadJwks(
     await remote.reload();
   } catch (error) {
     throw new AuthConfigError(
-      `cannot load the ${role} JWKS from ${url.href}: ${(error as Error).message}`,
+      `cannot load the ${role} JWKS from ${url.href}: ${withCauses(error as Error)}`,
     );
   }
   const jwks = remote.jwks();
@@ -304,4 +304,13 @@ function checkPublicJwks(jwks: JSONWebKeySet, where: string): void {
       );
     }
   }
+}
+
+/** `fetch failed` says nothing by itself: the causes say what failed (refused, DNS, TLS). */
+function withCauses(error: Error): string {
+  const parts = [error.message];
+  for (let cause = error.cause; cause instanceof Error && parts.length < 4; cause = cause.cause) {
+    parts.push(cause.message);
+  }
+  return parts.join(': ');
 }

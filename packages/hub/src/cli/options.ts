@@ -1,4 +1,5 @@
 import { parseBytes, parseDuration } from '../units.js';
+import { nearestWord } from './nearest-word.js';
 
 /**
  * How a command-line option is read and documented. One table per command drives the flag
@@ -16,9 +17,15 @@ export interface OptionSpec {
   /** Word shown after the flag in help: `--port <number>`. */
   readonly placeholder?: string;
   readonly short?: string;
+  /** Smallest value accepted (integer, bytes and duration options; durations in ms). */
+  readonly min?: number;
+  /** Largest value accepted, so a value that would fail later is refused at start. */
+  readonly max?: number;
+  /** Why the range is what it is, appended to an out-of-range message. */
+  readonly rangeNote?: string;
 }
 
-/** A mistake in how the command was called: printed with a hint to `--help`, exit code 2. */
+/** A mistake in how the command was called: printed with a hint to `--help`, exit code 2 (`EXIT_USAGE`). */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -69,7 +76,7 @@ export function parseFlags(
       name = arg.slice(1);
       spec = byShort.get(name);
     }
-    if (!spec) throw new UsageError(`unknown option ${arg}`);
+    if (!spec) throw new UsageError(`unknown option ${arg}${didYouMean(arg, specs)}`);
     if (spec.type === 'boolean') {
       if (inline !== undefined && inline !== 'true' && inline !== 'false') {
         throw new UsageError(`--${spec.name} takes no value (or =true / =false), got "${inline}"`);
@@ -91,6 +98,15 @@ export function parseFlags(
     values[name] = convert(byName.get(name)!, value, `--${name}`);
   }
   return { values, positionals, given: new Set(Object.keys(raw)) };
+}
+
+function didYouMean(arg: string, specs: readonly OptionSpec[]): string {
+  const name = arg.replace(/^-+/, '').split('=', 1)[0]!;
+  const nearest = nearestWord(
+    name,
+    specs.map((spec) => spec.name),
+  );
+  return nearest === undefined ? '' : `; did you mean --${nearest}?`;
 }
 
 /** Values from `TIDINGS_*` variables for options not given as flags. */
@@ -173,12 +189,12 @@ function convert(spec: OptionSpec, value: string | boolean | string[], what: str
       case 'integer': {
         const text = String(value);
         if (!/^\d+$/.test(text)) throw new RangeError(`${what}: "${text}" is not a whole number`);
-        return Number(text);
+        return checkRange(spec, Number(text), text, what);
       }
       case 'bytes':
-        return parseBytes(String(value), what);
+        return checkRange(spec, parseBytes(String(value), what), String(value), what);
       case 'duration':
-        return parseDuration(String(value), what);
+        return checkRange(spec, parseDuration(String(value), what), String(value), what);
       default:
         return String(value);
     }
@@ -186,6 +202,17 @@ function convert(spec: OptionSpec, value: string | boolean | string[], what: str
     if (error instanceof RangeError) throw new UsageError(error.message);
     throw error;
   }
+}
+
+/** @throws RangeError naming the source, the value as written and the accepted range. */
+function checkRange(spec: OptionSpec, value: number, text: string, what: string): number {
+  const min = spec.min ?? 0;
+  const max = Math.min(spec.max ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  if (value >= min && value <= max) return value;
+  const unit = spec.type === 'duration' ? ' ms' : spec.type === 'bytes' ? ' bytes' : '';
+  const range = spec.max === undefined ? `at least ${min}${unit}` : `from ${min} to ${max}${unit}`;
+  const note = spec.rangeNote === undefined ? '' : ` (${spec.rangeNote})`;
+  throw new RangeError(`${what}: "${text}" is out of range; use ${range}${note}`);
 }
 
 function parseBooleanText(text: string, what: string): boolean {

@@ -1,4 +1,6 @@
 import { mintToken } from '../auth/index.js';
+import { HUB_PATH } from '../protocol/draft-07.js';
+import { checkSelectors } from './check-selectors.js';
 import { readClientCommandLine } from './client-command.js';
 import { HUB_URL_OPTION, hubUrl } from './hub-url.js';
 import type { CliIo } from './io.js';
@@ -92,6 +94,9 @@ export async function publish(argv: readonly string[], io: CliIo): Promise<numbe
         'no publisher token: pass --token (TIDINGS_TOKEN) or --jwt-key (TIDINGS_JWT_KEY)',
       );
     }
+    // The topics become the claim's selectors: one the hub cannot read as a selector would
+    // come back as "invalid token claims", blaming a token the person never wrote.
+    checkSelectors(topics, '--topic', 'mercure.publish claim of the token minted from --jwt-key');
     jwt = await mintToken({ secret, publish: topics, expiresIn: '1m' });
   }
 
@@ -122,6 +127,13 @@ export async function publish(argv: readonly string[], io: CliIo): Promise<numbe
     return 1;
   }
   const text = await response.text();
+  if ((response.status === 404 || response.status === 405) && url.pathname !== HUB_PATH) {
+    // Something answered, but not a hub endpoint: say where the hub takes updates.
+    io.stderr.write(
+      `no hub at ${url.href} (${response.status}): a hub takes updates at ${url.origin}${HUB_PATH}; give --hub ${url.origin} or the full URL\n`,
+    );
+    return 1;
+  }
   if (!response.ok) {
     io.stderr.write(`the hub refused the update: ${response.status} ${text.trim()}\n`);
     return 1;

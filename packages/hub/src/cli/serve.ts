@@ -5,9 +5,16 @@ import { mintToken } from '../auth/index.js';
 import { brokerSchemes } from '../broker/broker.js';
 import '../broker/memory-broker.js';
 import { Hub } from '../hub.js';
-import { HUB_DEFAULTS, type HubOptions } from '../hub-options.js';
+import { HUB_DEFAULTS, HUB_OPTION_RANGES, type HubOptions, isCookieName } from '../hub-options.js';
 import { createLogger } from '../logger.js';
 import { HUB_PATH } from '../protocol/draft-07.js';
+import {
+  CommandFailure,
+  EXIT_CODES_HELP,
+  EXIT_FAILURE,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+} from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { JWT_ALGORITHMS, keyConfigFrom } from './key-config.js';
 import {
@@ -20,6 +27,14 @@ import {
   UsageError,
 } from './options.js';
 
+/** A flag's bounds: the same as the hub option it sets, so the CLI refuses what the hub would. */
+function rangeOf(
+  option: keyof typeof HUB_OPTION_RANGES,
+): Pick<OptionSpec, 'min' | 'max' | 'rangeNote'> {
+  const { min, max, note } = HUB_OPTION_RANGES[option];
+  return { min, max, rangeNote: note };
+}
+
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'port',
@@ -28,6 +43,9 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: '3000',
     placeholder: 'number',
     description: 'TCP port to listen on (0 picks a free one)',
+    min: 0,
+    max: 65_535,
+    rangeNote: '0 picks a free port',
   },
   {
     name: 'host',
@@ -114,6 +132,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: '15s',
     placeholder: 'duration',
     description: 'Keep-alive comment interval on idle streams (0 turns it off)',
+    ...rangeOf('heartbeatMs'),
   },
   {
     name: 'max-body',
@@ -122,6 +141,26 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: '1MiB',
     placeholder: 'size',
     description: 'Largest publish request body (413 beyond)',
+    ...rangeOf('maxBodyBytes'),
+  },
+  {
+    name: 'body-timeout',
+    type: 'duration',
+    env: 'TIDINGS_BODY_TIMEOUT',
+    defaultText: '30s',
+    placeholder: 'duration',
+    description:
+      'How long a publish body may take to arrive (408 and the connection closed beyond)',
+    ...rangeOf('bodyTimeoutMs'),
+  },
+  {
+    name: 'headers-timeout',
+    type: 'duration',
+    env: 'TIDINGS_HEADERS_TIMEOUT',
+    defaultText: '10s',
+    placeholder: 'duration',
+    description: 'How long a request line and headers may take to arrive (408 and closed beyond)',
+    ...rangeOf('headersTimeoutMs'),
   },
   {
     name: 'max-topics',
@@ -130,6 +169,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: String(HUB_DEFAULTS.maxTopicsPerSubscription),
     placeholder: 'number',
     description: 'Most topics per subscription and per update (400 beyond)',
+    ...rangeOf('maxTopicsPerUpdate'),
   },
   {
     name: 'max-topic-length',
@@ -138,6 +178,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: String(HUB_DEFAULTS.maxTopicLength),
     placeholder: 'characters',
     description: 'Longest topic or topic selector (400 beyond); matching cost grows with it',
+    ...rangeOf('maxTopicLength'),
   },
   {
     name: 'max-connections',
@@ -146,6 +187,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: '0 (no limit)',
     placeholder: 'number',
     description: 'Most open streams in total (503 + Retry-After beyond)',
+    ...rangeOf('maxConnections'),
   },
   {
     name: 'max-connections-per-ip',
@@ -154,6 +196,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: '0 (no limit)',
     placeholder: 'number',
     description: 'Most open streams per client address (429 + Retry-After beyond)',
+    ...rangeOf('maxConnectionsPerIp'),
   },
   {
     name: 'retry-after',
@@ -162,6 +205,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: String(HUB_DEFAULTS.retryAfterSeconds),
     placeholder: 'seconds',
     description: 'Retry-After sent with 503 and 429',
+    ...rangeOf('retryAfterSeconds'),
   },
   {
     name: 'max-queue',
@@ -171,6 +215,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     placeholder: 'size',
     description:
       'How far a subscriber may fall behind before it is disconnected (it resumes with Last-Event-ID)',
+    ...rangeOf('maxQueueBytes'),
   },
   {
     name: 'trust-proxy',
@@ -195,6 +240,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     placeholder: 'duration',
     description:
       'retry: sent to open streams on shutdown, so clients reconnect (elsewhere) about this soon',
+    ...rangeOf('shutdownRetryMs'),
   },
   {
     name: 'shutdown-timeout',
@@ -203,6 +249,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: '10s',
     placeholder: 'duration',
     description: 'How long shutdown waits for requests in flight',
+    ...rangeOf('shutdownTimeoutMs'),
   },
   {
     name: 'log-level',
@@ -250,6 +297,8 @@ ${formatOptionsHelp(SERVE_OPTIONS)}
 Transports: ${brokerSchemes()
   .map((scheme) => `${scheme}://`)
   .join(', ')}
+
+${EXIT_CODES_HELP}
 
 Examples:
   tidings serve --dev
@@ -306,6 +355,11 @@ export async function resolveServeConfig(
   const values: OptionValues = { ...fromFile, ...fromEnv, ...flags.values };
   const get = <T>(name: string): T | undefined => values[name] as T | undefined;
 
+  const keyOption = (name: string, fallback: string | undefined) => {
+    const own = get<string>(name);
+    if (own !== undefined) return { value: own, what: `--${name}` };
+    return fallback === undefined ? undefined : { value: fallback, what: '--jwt-key' };
+  };
   const dev = get<boolean>('dev') === true;
   const algorithm = get<string>('jwt-algorithm');
   let jwtKey = get<string>('jwt-key');
@@ -319,8 +373,9 @@ export async function resolveServeConfig(
     devSecret = randomBytes(32).toString('base64url');
     jwtKey = devSecret;
   }
-  const publisherKey = get<string>('publisher-jwt-key') ?? jwtKey;
-  const subscriberKey = get<string>('subscriber-jwt-key') ?? jwtKey ?? publisherKey;
+  // Each key is read under the name of the option it came from, so an error points there.
+  const publisherKey = keyOption('publisher-jwt-key', jwtKey);
+  const subscriberKey = keyOption('subscriber-jwt-key', jwtKey) ?? publisherKey;
   if (publisherKey === undefined || subscriberKey === undefined) {
     throw new UsageError('no key for subscriber tokens: pass --jwt-key or --subscriber-jwt-key');
   }
@@ -344,13 +399,20 @@ export async function resolveServeConfig(
   }
 
   const auth: AuthConfig = {
-    publisherKey: keyConfigFrom(publisherKey, algorithm, '--publisher-jwt-key'),
-    subscriberKey: keyConfigFrom(subscriberKey, algorithm, '--subscriber-jwt-key'),
+    publisherKey: keyConfigFrom(publisherKey.value, algorithm, publisherKey.what),
+    subscriberKey: keyConfigFrom(subscriberKey.value, algorithm, subscriberKey.what),
     anonymous: get<boolean>('anonymous') ?? dev,
     allowedOrigins: get<string[]>('cors-origins') ?? (dev ? ['*'] : []),
   };
   const cookieName = get<string>('cookie-name');
-  if (cookieName !== undefined) auth.cookieName = cookieName;
+  if (cookieName !== undefined) {
+    if (!isCookieName(cookieName)) {
+      throw new UsageError(
+        `--cookie-name: ${JSON.stringify(cookieName)} is not a cookie name; use letters, digits and !#$%&'*+-.^_\`|~ only`,
+      );
+    }
+    auth.cookieName = cookieName;
+  }
 
   const publisherSecret =
     auth.publisherKey.kind === 'secret' ? auth.publisherKey.secret : undefined;
@@ -366,6 +428,8 @@ export async function resolveServeConfig(
     heartbeatMs: get<number>('heartbeat'),
     subscriptions: get<boolean>('subscriptions'),
     maxBodyBytes: get<number>('max-body'),
+    bodyTimeoutMs: get<number>('body-timeout'),
+    headersTimeoutMs: get<number>('headers-timeout'),
     maxTopicsPerSubscription: maxTopics,
     maxTopicsPerUpdate: maxTopics,
     maxTopicLength: get<number>('max-topic-length'),
@@ -407,12 +471,10 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
   try {
     address = await hub.listen(config.port, config.host);
   } catch (error) {
+    // Nothing was served: the one line below says all, without shutdown logs before it.
+    logger.level = 'silent';
     await hub.close();
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      throw new UsageError(`port ${config.port} is already in use: pick another with --port`);
-    }
-    throw error;
+    throw listenFailure(error as NodeJS.ErrnoException, config);
   }
   const displayHost =
     config.host === undefined ||
@@ -435,16 +497,16 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
         // A second Ctrl-C: the person wants out now.
-        resolve(130);
+        resolve(EXIT_INTERRUPTED);
         return;
       }
       stopping = true;
       logger.info({ signal }, 'shutting down');
       hub.close().then(
-        () => resolve(0),
+        () => resolve(EXIT_OK),
         (error: unknown) => {
           logger.error({ err: error }, 'shutdown failed');
-          resolve(1);
+          resolve(EXIT_FAILURE);
         },
       );
     };
@@ -452,6 +514,34 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
     io.onSignal('SIGINT', stop);
   });
   return done;
+}
+
+/** Why the hub could not listen, in one line that says what to change. */
+function listenFailure(error: NodeJS.ErrnoException, config: ServeConfig): Error {
+  const where = `${config.host ?? 'all interfaces'} port ${config.port}`;
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new CommandFailure(
+        `port ${config.port} is already in use: stop what holds it, or pick another with --port`,
+      );
+    case 'EACCES':
+      return new CommandFailure(
+        `no permission to listen on ${where}: ports below 1024 need privileges; pick another with --port`,
+      );
+    case 'EADDRNOTAVAIL':
+      return new CommandFailure(
+        `cannot listen on ${where}: the address is not on this machine; check --host`,
+      );
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new CommandFailure(
+        `cannot listen on ${where}: --host does not resolve (${error.code})`,
+      );
+    default:
+      return error.code === undefined
+        ? error
+        : new CommandFailure(`cannot listen on ${where}: ${error.message}`);
+  }
 }
 
 function banner(base: string, config: ServeConfig): string {

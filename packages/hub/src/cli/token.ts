@@ -1,4 +1,5 @@
 import { mintToken } from '../auth/index.js';
+import { checkSelectors } from './check-selectors.js';
 import { readClientCommandLine } from './client-command.js';
 import type { CliIo } from './io.js';
 import { formatOptionsHelp, type OptionSpec, UsageError } from './options.js';
@@ -67,6 +68,8 @@ export async function token(argv: readonly string[], io: CliIo): Promise<number>
       'give at least one --publish or --subscribe selector (use * for everything)',
     );
   }
+  checkSelectors(publish ?? [], '--publish', 'mercure.publish claim');
+  checkSelectors(subscribe ?? [], '--subscribe', 'mercure.subscribe claim');
   const secret = values['jwt-key'] as string | undefined;
   if (secret === undefined)
     throw new UsageError('no secret: pass --jwt-key or set TIDINGS_JWT_KEY');

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { endAfterDiscardingBody } from './linger.js';
 
 /**
  * Ends a response with a `text/plain` body, written exactly as given: a publish answer is
@@ -21,6 +22,14 @@ export function sendText(
     'Content-Length': String(body.length),
     'X-Content-Type-Options': 'nosniff',
   });
+  // A refusal that closes the connection while the body is still arriving (413, 408): the
+  // client must get to read it before the connection goes.
+  const closing = /\bclose\b/i.test(headers.Connection ?? '');
+  if (closing && !response.req.complete) {
+    response.write(body);
+    endAfterDiscardingBody(response.req, response);
+    return;
+  }
   response.end(body);
 }
 

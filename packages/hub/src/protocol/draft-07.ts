@@ -208,9 +208,16 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * nothing would hide it.
  */
 function readJson(body: Uint8Array): PublishRequest {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw new HttpError(400, 'malformed JSON body: not valid UTF-8');
+  }
+  assertJsonDepth(text);
   let value: unknown;
   try {
-    value = JSON.parse(utf8.decode(body));
+    value = JSON.parse(text);
   } catch (error) {
     throw new HttpError(400, `malformed JSON body: ${(error as Error).message}`);
   }
@@ -248,6 +255,51 @@ function readJson(body: Uint8Array): PublishRequest {
     type: jsonOptionalString(object.type, 'type'),
     retry: object.retry === undefined ? undefined : jsonRetry(object.retry),
   };
+}
+
+/**
+ * How deep a JSON body may nest, counting the body object itself: serde_json's default.
+ * Non-string `data` is serialised again for the wire, and `JSON.stringify` recurses once per
+ * level: `{"data": [[[[...]]]]}` ten thousand deep would overflow the stack and fail the
+ * request with a 500 instead of saying what is wrong with it.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * Refuses a JSON text that nests deeper than {@link MAX_JSON_DEPTH}, before it is parsed.
+ * Brackets inside strings do not count; a malformed text is left for `JSON.parse` to name.
+ *
+ * @throws HttpError 400 naming the limit.
+ */
+function assertJsonDepth(text: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      // An escape covers the next character, so `\"` does not end the string.
+      if (code === BACKSLASH) i++;
+      else if (code === QUOTE) inString = false;
+    } else if (code === QUOTE) {
+      inString = true;
+    } else if (code === OPEN_BRACKET || code === OPEN_BRACE) {
+      if (++depth > MAX_JSON_DEPTH) {
+        throw new HttpError(
+          400,
+          `JSON body nests deeper than ${MAX_JSON_DEPTH} levels: flatten "data", or send it as a JSON string`,
+        );
+      }
+    } else if (code === CLOSE_BRACKET || code === CLOSE_BRACE) {
+      depth--;
+    }
+  }
 }
 
 function jsonBoolean(value: unknown, name: string): boolean {

@@ -42,7 +42,7 @@ export async function handlePublish(
       { 'WWW-Authenticate': 'Bearer realm="mercure"' },
     );
   }
-  const body = await readBody(request, options.maxBodyBytes);
+  const body = await readBody(request, options.maxBodyBytes, options.bodyTimeoutMs);
   const update = parsePublishRequest(kind, body, options);
   const allowed = checkPublish(principal, update.topics);
   if (!allowed.ok) throw new HttpError(403, allowed.reason);
