@@ -35,7 +35,14 @@ export interface HubOptions {
   corsOrigins?: string[];
   /** Count connection limits by the last `X-Forwarded-For` entry (behind a reverse proxy). Default false. */
   trustProxy?: boolean;
-  /** Serve the dashboard at `/` (and its `/stats` stream). Default true. */
+  /**
+   * Where the admin routes are served: the dashboard at `/`, its `/stats` stream and
+   * `/metrics`. `'separate'` (default): only on the admin listener (`hub.adminHandler`,
+   * `hub.listenAdmin()`), so the public one answers the Mercure endpoint and the health
+   * checks and nothing else. `'public'`: on the public listener as well (development).
+   */
+  admin?: 'separate' | 'public';
+  /** Serve the dashboard at `/` (and its `/stats` stream) where admin routes are served. Default true. */
   dashboard?: boolean;
   /**
    * Development only: a publisher token handed to the dashboard page (so its publish form
@@ -74,6 +81,7 @@ export const HUB_DEFAULTS = {
   retryAfterSeconds: 5,
   maxQueueBytes: 1024 * 1024,
   trustProxy: false,
+  admin: 'separate',
   dashboard: true,
   shutdownRetryMs: 1000,
   shutdownTimeoutMs: 10_000,
@@ -107,6 +115,11 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
         `hub option ${name} must be a non-negative integer, got ${String(value)}`,
       );
     }
+  }
+  if (resolved.admin !== 'separate' && resolved.admin !== 'public') {
+    throw new RangeError(
+      `hub option admin must be 'separate' or 'public', got ${JSON.stringify(resolved.admin)}`,
+    );
   }
   for (const name of ['maxTopicsPerSubscription', 'maxTopicsPerUpdate', 'maxBodyBytes'] as const) {
     if (resolved[name] === 0) throw new RangeError(`hub option ${name} must be at least 1`);
