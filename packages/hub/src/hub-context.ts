@@ -3,6 +3,7 @@ import type { Authenticator } from './auth/index.js';
 import type { Broker } from './broker/broker.js';
 import type { ConnectionLimiter } from './connection-limiter.js';
 import type { ExpiryScheduler } from './expiry-scheduler.js';
+import type { FanOut } from './fan-out.js';
 import type { CorsPolicy } from './http/cors.js';
 import type { ResolvedHubOptions } from './hub-options.js';
 import type { Logger } from './logger.js';
@@ -10,7 +11,6 @@ import type { HubMetrics } from './metrics.js';
 import type { PublishRequest } from './protocol/draft-07.js';
 import type { SharedCompilations } from './shared-compilations.js';
 import type { Subscriber } from './subscriber.js';
-import type { SubscriberIndex } from './subscriber-index.js';
 import type { StoredUpdate, Update } from './update.js';
 
 /** What the route handlers share: the hub's parts, without the hub's lifecycle. */
@@ -18,7 +18,8 @@ export interface HubContext {
   readonly options: ResolvedHubOptions;
   readonly broker: Broker;
   readonly auth: Authenticator;
-  readonly index: SubscriberIndex;
+  /** Delivery to this node's subscribers: the index, held updates, the join of replay and live. */
+  readonly fanOut: FanOut;
   readonly limiter: ConnectionLimiter;
   readonly expiry: ExpiryScheduler;
   readonly metrics: HubMetrics;
@@ -37,7 +38,7 @@ export interface HubContext {
   publishOwn(update: Update): Promise<StoredUpdate>;
   /** Options shared by every subscriber stream (one validated config for all). */
   readonly streamOptions: EventStreamOptions;
-  /** Adds a subscriber to the index, its live updates held until it goes live. */
+  /** Adds a subscriber to the fan-out, its live updates held until `fanOut.release`. */
   register(subscriber: Subscriber): void;
   /**
    * Removes a subscriber and gives back its connection slot; safe to call more than once,

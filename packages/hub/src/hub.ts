@@ -6,6 +6,7 @@ import './broker/memory-broker.js';
 import { ConnectionLimiter } from './connection-limiter.js';
 import { createUpdateId } from './event-id.js';
 import { ExpiryScheduler } from './expiry-scheduler.js';
+import { FanOut } from './fan-out.js';
 import { CorsPolicy } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
 import { requestTarget } from './http/request-target.js';
@@ -28,7 +29,6 @@ import { announce, handleSubscribe } from './routes/subscribe.js';
 import { handleSubscriptionsApi } from './routes/subscriptions-api.js';
 import { SharedCompilations } from './shared-compilations.js';
 import type { Subscriber } from './subscriber.js';
-import { SubscriberIndex } from './subscriber-index.js';
 import { TopicSelectorError } from './topic-selector.js';
 import type { StoredUpdate } from './update.js';
 
@@ -60,7 +60,7 @@ export class Hub {
   readonly options: ResolvedHubOptions;
   readonly #context: HubContext;
   readonly #broker: Broker;
-  readonly #index = new SubscriberIndex();
+  readonly #fanOut: FanOut;
   readonly #stats: StatsFeed;
   readonly #admin: AdminRoutes;
   readonly #compilations = new SharedCompilations();
@@ -69,9 +69,6 @@ export class Hub {
   #adminServer: Server | undefined;
   #closing = false;
   #closed: Promise<void> | undefined;
-  /** The update being fanned out (a field, so the per-subscriber callback is not a new closure per update). */
-  #current: StoredUpdate | undefined;
-  #latencyBatch: number[] = [];
   readonly #countAnswer: (this: ServerResponse) => void;
 
   private constructor(
@@ -79,18 +76,30 @@ export class Hub {
     broker: Broker,
     auth: Authenticator,
     logger: Logger,
+    metrics: HubMetrics,
   ) {
     this.options = options;
     this.logger = logger;
     this.#broker = broker;
-    this.metrics = new HubMetrics({ defaultMetrics: options.processMetrics });
+    this.metrics = metrics;
     this.#stats = new StatsFeed(this.metrics);
+    this.#fanOut = new FanOut({
+      maxQueueBytes: options.maxQueueBytes,
+      resumeRetryMs: options.shutdownRetryMs,
+      metrics,
+      logger,
+      onHealth: (health) => {
+        if (health.ready) logger.info({ broker: broker.name }, 'the broker is reachable again');
+        else
+          logger.warn({ broker: broker.name, reason: health.reason }, 'the broker is unreachable');
+      },
+    });
     const hub = this;
     this.#context = {
       options,
       broker,
       auth,
-      index: this.#index,
+      fanOut: this.#fanOut,
       limiter: new ConnectionLimiter(options),
       expiry: this.#expiry,
       metrics: this.metrics,
@@ -135,10 +144,13 @@ export class Hub {
   static async create(options: HubOptions): Promise<Hub> {
     const resolved = resolveHubOptions(options);
     const logger = options.logger ?? createLogger();
+    const metrics = new HubMetrics({ defaultMetrics: resolved.processMetrics });
     const auth = await Authenticator.create(options.auth);
-    const broker = options.broker ?? (await createBroker(resolved.transport));
-    const hub = new Hub(resolved, broker, auth, logger);
-    await broker.start(hub.#dispatch);
+    const broker =
+      options.broker ??
+      (await createBroker(resolved.transport, { logger, registry: metrics.registry }));
+    const hub = new Hub(resolved, broker, auth, logger, metrics);
+    await broker.start(hub.#fanOut);
     return hub;
   }
 
@@ -212,6 +224,15 @@ export class Hub {
   }
 
   async #accept(update: PublishRequest): Promise<StoredUpdate> {
+    // Once shutdown has begun, the streams that would deliver an update are closing: an
+    // update not yet handed to the broker is refused, so no publisher is told "accepted"
+    // for an update nobody here will get.
+    if (this.#closing) {
+      throw new HttpError(503, 'the hub is shutting down: publish again in a moment', {
+        'Retry-After': '1',
+        Connection: 'close',
+      });
+    }
     const stored = await this.#broker.publish({ ...update, id: update.id ?? createUpdateId() });
     this.metrics.published++;
     if (this.logger.isLevelEnabled('debug')) {
@@ -246,17 +267,13 @@ export class Hub {
       (server) => new Promise<void>((resolve) => server.close(() => resolve())),
     );
     const { shutdownRetryMs } = this.options;
-    // Spread the reconnections: half to one and a half times the configured delay.
-    const retry = () => Math.round(shutdownRetryMs * (0.5 + Math.random()));
     let streams = 0;
-    for (const subscriber of [...this.#index.values()]) {
-      const stream = subscriber.stream;
-      if (stream === undefined) continue;
-      stream.send({ retry: retry() });
-      stream.close();
+    for (const subscriber of [...this.#fanOut.index.values()]) {
+      this.#fanOut.disconnect(subscriber, shutdownRetryMs);
       streams++;
     }
-    streams += this.#stats.closeAll(retry);
+    // Spread the reconnections: half to one and a half times the configured delay.
+    streams += this.#stats.closeAll(() => Math.round(shutdownRetryMs * (0.5 + Math.random())));
     this.logger.info({ streams }, 'shutting down: streams told to reconnect');
     if (servers.length > 0) {
       for (const server of servers) server.closeIdleConnections();
@@ -272,42 +289,11 @@ export class Hub {
     this.logger.info('hub closed');
   }
 
-  // ---- fan-out -------------------------------------------------------------------------
-
-  /** The broker's listener: every update, once, in order. */
-  readonly #dispatch = (update: StoredUpdate): void => {
-    this.metrics.dispatched++;
-    this.#current = update;
-    this.#index.forEachRecipient(update, this.#deliver);
-    this.#current = undefined;
-    // Measured when the batched writes of this turn have gone to the sockets.
-    if (this.#latencyBatch.push(update.acceptedAt) === 1) setImmediate(this.#observeLatency);
-  };
-
-  readonly #deliver = (subscriber: Subscriber): void => {
-    const update = this.#current!;
-    const held = subscriber.held;
-    if (held !== undefined) {
-      held.push(update);
-      subscriber.heldBytes += update.chunk.length;
-      if (subscriber.heldBytes > this.options.maxQueueBytes) this.#dropSlowConsumer(subscriber);
-      return;
-    }
-    this.metrics.delivered++;
-    subscriber.stream!.sendEncoded(update.chunk);
-  };
-
-  readonly #observeLatency = (): void => {
-    const batch = this.#latencyBatch;
-    this.#latencyBatch = [];
-    const now = performance.timeOrigin + performance.now();
-    for (const acceptedAt of batch) this.metrics.publishToWrite.observe((now - acceptedAt) / 1000);
-  };
+  // ---- subscribers -------------------------------------------------------------------
 
   #register(subscriber: Subscriber): void {
-    subscriber.held = [];
     subscriber.state = 'registered';
-    this.#index.add(subscriber);
+    this.#fanOut.hold(subscriber);
     this.metrics.connections++;
     this.metrics.subscriptions += subscriber.selectors.selectors.length;
   }
@@ -318,37 +304,17 @@ export class Hub {
     subscriber.state = 'gone';
     this.#context.limiter.release(subscriber.address);
     subscriber.cancelExpiry?.();
-    subscriber.held = undefined;
+    this.#fanOut.remove(subscriber);
     if (!wasRegistered) return;
-    if (subscriber.stream?.closeReason === 'slow-consumer') this.#countSlowConsumer(subscriber);
-    this.#index.delete(subscriber);
+    if (subscriber.stream?.closeReason === 'slow-consumer') {
+      this.#fanOut.countSlowConsumer(subscriber);
+    }
     this.metrics.connections--;
     this.metrics.subscriptions -= subscriber.selectors.selectors.length;
     if (this.options.subscriptions) announce(this.#context, subscriber, false);
     if (this.logger.isLevelEnabled('debug')) {
       this.logger.debug({ subscriber: subscriber.id }, 'subscriber left');
     }
-  }
-
-  /**
-   * A subscriber that was still catching up (replay) when more live updates arrived for it
-   * than `maxQueueBytes` holds: dropped like a slow consumer, before its queue grows further.
-   */
-  #dropSlowConsumer(subscriber: Subscriber): void {
-    if (subscriber.closed) return;
-    subscriber.closed = true;
-    subscriber.held = undefined;
-    this.#index.delete(subscriber);
-    this.#countSlowConsumer(subscriber);
-    subscriber.stream?.close();
-  }
-
-  #countSlowConsumer(subscriber: Subscriber): void {
-    this.metrics.slowConsumersDropped++;
-    this.logger.warn(
-      { subscriber: subscriber.id, address: subscriber.address },
-      'slow consumer disconnected: it fell more than maxQueueBytes behind (it can resume with Last-Event-ID)',
-    );
   }
 
   // ---- routing -------------------------------------------------------------------------

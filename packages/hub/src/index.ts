@@ -3,13 +3,22 @@ export * from './auth/index.js';
 export {
   type Broker,
   BrokerConfigError,
+  type BrokerContext,
   type BrokerFactory,
+  type BrokerFeed,
+  type BrokerHealth,
   BrokerUnavailableError,
   brokerSchemes,
   createBroker,
-  type Replay,
+  type FeedGap,
+  isAtOrBefore,
+  type LogHead,
+  type LogPosition,
+  type ReplayFrom,
+  type ReplayOptions,
+  type ReplayOutcome,
+  type ReplayPage,
   registerBroker,
-  type UpdateListener,
 } from './broker/broker.js';
 export { MEMORY_DEFAULTS, MemoryBroker, type MemoryBrokerOptions } from './broker/memory-broker.js';
 export * from './dashboard/index.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventStream } from '@tidings/server';
 import type { SubscribeGrant } from './auth/index.js';
+import type { LogPosition } from './broker/broker.js';
 import type { SelectorSet } from './topic-selector.js';
 import type { StoredUpdate } from './update.js';
 
@@ -22,8 +23,13 @@ export class Subscriber {
    */
   held: StoredUpdate[] | undefined;
   heldBytes = 0;
-  /** Sequence of the last update considered, so an update matched twice is sent once. */
-  lastConsidered = 0;
+  /**
+   * Set while this node's feed lags behind the join point of the subscriber's replay: feed
+   * updates up to it were in the replay and are skipped.
+   */
+  replayedUpTo: LogPosition | undefined;
+  /** The index's round of the last update considered, so an update matched twice is sent once. */
+  lastRound = 0;
   /** Where the subscriber is in its life: its connection slot is released exactly once. */
   state: 'joining' | 'registered' | 'gone' = 'joining';
   /** Set when the hub dropped this subscriber (slow consumer) before or after its stream opened. */

@@ -95,8 +95,9 @@ export class SelectorSet {
   readonly selectors: readonly TopicSelector[];
   /** One of the selectors is `*`. */
   readonly matchesAll: boolean;
+  /** The URI-template selectors, matched one by one. */
+  readonly templates: readonly TopicSelector[];
   readonly #exact: ReadonlySet<string>;
-  readonly #templates: readonly TopicSelector[];
 
   /** @throws TopicSelectorError for the first selector that is not valid. */
   constructor(selectors: readonly string[]) {
@@ -109,7 +110,17 @@ export class SelectorSet {
       else if (selector.isTemplate) templates.push(selector);
     }
     this.#exact = exact;
-    this.#templates = templates;
+    this.templates = templates;
+  }
+
+  /** True when one of the selectors is exactly `topic` (no template). */
+  hasExact(topic: string): boolean {
+    return this.#exact.has(topic);
+  }
+
+  /** True when some update could need a template or `*` test, not only exact lookups. */
+  get hasPatterns(): boolean {
+    return this.matchesAll || this.templates.length > 0;
   }
 
   /** True when at least one topic matches at least one selector. */
@@ -118,7 +129,7 @@ export class SelectorSet {
     if (this.matchesAll) return true;
     for (const topic of topics) {
       if (this.#exact.has(topic)) return true;
-      for (const template of this.#templates) if (template.matches(topic)) return true;
+      for (const template of this.templates) if (template.matches(topic)) return true;
     }
     return false;
   }

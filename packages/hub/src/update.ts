@@ -24,10 +24,12 @@ export interface Update {
  * The same `chunk` is written to every subscriber and kept in history for replay.
  */
 export interface StoredUpdate extends Update {
+  /** The life of the log the update was kept in (see `LogPosition` in `broker/broker.ts`). */
+  readonly epoch: string;
   /**
-   * Position in the broker's total order: strictly increasing across everything the broker
-   * accepts (across nodes for a shared broker). Replay and live delivery are joined on it
-   * so a reconnecting subscriber gets neither a gap nor a duplicate.
+   * Position in the broker's total order within `epoch`: strictly increasing across
+   * everything the broker accepts (across nodes for a shared broker). Replay and live
+   * delivery are joined on it so a reconnecting subscriber gets neither a gap nor a duplicate.
    */
   readonly sequence: number;
   /** The event in `text/event-stream` encoding, UTF-8. */

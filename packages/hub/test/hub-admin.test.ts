@@ -1,6 +1,13 @@
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, Hub, type HubOptions, MemoryBroker, mintToken } from '@tidings/hub';
+import {
+  type BrokerHealth,
+  createLogger,
+  Hub,
+  type HubOptions,
+  MemoryBroker,
+  mintToken,
+} from '@tidings/hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runToEnd } from './cli-process.js';
 import { SECRET, startHub, subscribePath, type TestHub } from './hub-harness.js';
@@ -40,7 +47,10 @@ async function serve(handler: RequestListener) {
 
 /** A memory broker whose health the test sets (what a Redis broker reports when Redis is down). */
 class BrokerWithHealth extends MemoryBroker {
-  health: () => Promise<{ ready: boolean; reason?: string }> = async () => ({ ready: true });
+  answer: () => Promise<BrokerHealth> = async () => ({ ready: true });
+  override health(): Promise<BrokerHealth> {
+    return this.answer();
+  }
 }
 
 describe('a hub by default: the public listener has the Mercure endpoint and health, nothing else', () => {
@@ -161,7 +171,7 @@ describe('/livez and /readyz', () => {
     const hub = await createHub({ broker });
     const { base, close } = await serve(hub.handler);
     try {
-      broker.health = async () => ({
+      broker.answer = async () => ({
         ready: false,
         reason: 'connection to 127.0.0.1:6390 refused',
       });
@@ -175,12 +185,12 @@ describe('/livez and /readyz', () => {
       // The process still answers: live, not ready.
       expect((await fetch(`${base}/livez`)).status).toBe(200);
 
-      broker.health = () => Promise.reject(new Error('READONLY replica'));
+      broker.answer = () => Promise.reject(new Error('READONLY replica'));
       const failed = await fetch(`${base}/readyz`);
       expect(failed.status).toBe(503);
       expect((await failed.json()).reason).toMatch(/READONLY replica$/);
 
-      broker.health = async () => ({ ready: true });
+      broker.answer = async () => ({ ready: true });
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
     } finally {
       await hub.close();
@@ -193,7 +203,7 @@ describe('/livez and /readyz', () => {
     const hub = await createHub({ broker });
     const { base, close } = await serve(hub.handler);
     try {
-      broker.health = () => new Promise(() => undefined);
+      broker.answer = () => new Promise(() => undefined);
       const hanging = await fetch(`${base}/readyz`);
       expect(hanging.status).toBe(503);
       expect((await hanging.json()).reason).toMatch(/no answer within 2 s/);

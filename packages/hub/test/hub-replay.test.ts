@@ -1,10 +1,13 @@
 import {
   type Broker,
+  type BrokerFeed,
+  type LogHead,
   MemoryBroker,
-  type Replay,
+  type ReplayFrom,
+  type ReplayOptions,
+  type ReplayPage,
   type StoredUpdate,
   type Update,
-  type UpdateListener,
 } from '@tidings/hub';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep, startHub, subscribePath, type TestHub } from './hub-harness.js';
@@ -89,17 +92,33 @@ describe('Last-Event-ID replay while publishes continue', () => {
     await raw.close();
   });
 
+  it('skips what a lagging feed still brings after a subscriber went live from its replay', async () => {
+    const broker = new LaggingBroker('never', 300);
+    t = await startHub({ broker });
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++)
+      ids.push(await t.hub.publish({ topics: ['lag'], data: `u ${i}`, id: `u-${i}` }));
+    // The feed has delivered none of these yet; the replay has them all.
+    const raw = RawSubscriber.open(t.port, subscribePath(['lag']), { 'Last-Event-ID': 'u-0' });
+    await raw.eventCount(5);
+    ids.push(await t.hub.publish({ topics: ['lag'], data: 'after', id: 'after' }));
+    await raw.eventCount(6);
+    await sleep(400);
+    expect(raw.events.map((event) => event.lastEventId)).toEqual(ids.slice(1));
+    await raw.close();
+  });
+
   for (const timing of ['history read late', 'history read early'] as const) {
-    it(`joins replay and live without gap or duplicate when the broker is slow (${timing})`, async () => {
-      const broker = new SlowReplayBroker(timing === 'history read late' ? 'before' : 'after');
+    it(`joins replay and live without gap or duplicate when the broker is slow and its feed lags (${timing})`, async () => {
+      const broker = new LaggingBroker(timing === 'history read late' ? 'before' : 'after');
       t = await startHub({ broker });
       for (let i = 0; i < 5; i++)
         await t.hub.publish({ topics: ['slow'], data: `old ${i}`, id: `o-${i}` });
 
       const raw = RawSubscriber.open(t.port, subscribePath(['slow']), { 'Last-Event-ID': 'o-1' });
       await broker.replayStarted;
-      // These arrive while the replay is being fetched: live (held for the subscriber) and,
-      // when the history is read late, in the history as well.
+      // These arrive while the replay is being fetched: acknowledged at once, fed to the
+      // hub 40 ms later, and, when the history is read late, in the replay as well.
       const racing: string[] = [];
       for (let i = 0; i < 5; i++)
         racing.push(await t.hub.publish({ topics: ['slow'], data: `new ${i}`, id: `n-${i}` }));
@@ -107,6 +126,7 @@ describe('Last-Event-ID replay while publishes continue', () => {
       await raw.eventCount(8);
       await t.hub.publish({ topics: ['slow'], data: 'last', id: 'z' });
       await raw.eventCount(9);
+      await sleep(100);
       expect(raw.headers['last-event-id']).toBe('o-1');
       expect(raw.events.map((event) => event.lastEventId)).toEqual([
         'o-2',
@@ -121,43 +141,55 @@ describe('Last-Event-ID replay while publishes continue', () => {
 });
 
 /**
- * A broker whose history answers slowly, as a networked one (Redis) does: the read happens
- * `before` or `after` a pause in which the test publishes more.
+ * A broker as a networked one (Redis) behaves: its feed hands updates over `lagMs` after they
+ * were acknowledged, and its history answers slowly — read `before` or `after` a pause in which
+ * the test publishes more (or at once: `never`).
  */
-class SlowReplayBroker implements Broker {
-  readonly name = 'slow';
+class LaggingBroker implements Broker {
+  readonly name = 'lagging';
   readonly #inner = new MemoryBroker();
-  readonly #when: 'before' | 'after';
+  readonly #when: 'before' | 'after' | 'never';
+  readonly #lagMs: number;
   #started!: () => void;
   readonly replayStarted = new Promise<void>((resolve) => {
     this.#started = resolve;
   });
 
-  constructor(when: 'before' | 'after') {
+  constructor(when: 'before' | 'after' | 'never', lagMs = 40) {
     this.#when = when;
+    this.#lagMs = lagMs;
   }
 
-  start(listener: UpdateListener): Promise<void> {
-    return this.#inner.start(listener);
+  start(feed: BrokerFeed): Promise<void> {
+    return this.#inner.start({
+      update: (stored) => setTimeout(() => feed.update(stored), this.#lagMs),
+      gap: feed.gap,
+      health: feed.health,
+    });
   }
 
   publish(update: Update): Promise<StoredUpdate> {
     return this.#inner.publish(update);
   }
 
-  async replay(lastEventId: string): Promise<Replay> {
-    this.#started();
-    if (this.#when === 'after') {
-      const replay = await this.#inner.replay(lastEventId);
-      await sleep(150);
-      return replay;
-    }
-    await sleep(150);
-    return this.#inner.replay(lastEventId);
+  head(): Promise<LogHead> {
+    return this.#inner.head();
   }
 
-  lastEventId(): Promise<string> {
-    return this.#inner.lastEventId();
+  async replay(from: ReplayFrom, options: ReplayOptions): Promise<ReplayPage> {
+    this.#started();
+    if (this.#when === 'never') return this.#inner.replay(from, options);
+    if (this.#when === 'after') {
+      const page = await this.#inner.replay(from, options);
+      await sleep(150);
+      return page;
+    }
+    await sleep(150);
+    return this.#inner.replay(from, options);
+  }
+
+  health() {
+    return this.#inner.health();
   }
 
   close(): Promise<void> {

@@ -1,11 +1,13 @@
 import {
+  type Broker,
   BrokerConfigError,
-  BrokerUnavailableError,
+  type BrokerFeed,
   createBroker,
   createUpdateId,
   MemoryBroker,
   type StoredUpdate,
 } from '@tidings/hub';
+import { describeBrokerConformance } from '@tidings/hub/broker-conformance';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const update = (id: string, data = id) => ({ topics: ['t'], data, private: false, id });
@@ -35,81 +37,89 @@ describe('transport URLs', () => {
   });
 });
 
+describeBrokerConformance('memory', { create: async () => new MemoryBroker() });
+
 describe('MemoryBroker', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
 
-  it('orders updates, encodes them once and hands them to the listener before publish resolves', async () => {
+  const ids = async (broker: Broker): Promise<string[]> => {
+    const head = await broker.head();
+    const page = await broker.replay({ kind: 'earliest' }, { upTo: head, limit: 1000 });
+    return page.updates.map((stored) => stored.id);
+  };
+
+  it('feeds each update before publish resolves (the feed queues it during a fan-out)', async () => {
     const broker = new MemoryBroker();
     const seen: StoredUpdate[] = [];
-    await broker.start((stored) => seen.push(stored));
-    const first = await broker.publish({ ...update('a', 'one\ntwo'), type: 'ev', retry: 10 });
+    await broker.start({ update: (stored) => seen.push(stored), gap() {}, health() {} });
+    const first = await broker.publish(update('a'));
     expect(seen).toEqual([first]);
-    const second = await broker.publish(update('b'));
-    expect(second.sequence).toBeGreaterThan(first.sequence);
-    expect(new TextDecoder().decode(first.chunk)).toBe(
-      'id: a\nevent: ev\nretry: 10\ndata: one\ndata: two\n\n',
-    );
-    expect(await broker.lastEventId()).toBe('b');
   });
 
-  it('replays after a known id and says which id precedes the replay', async () => {
-    const broker = new MemoryBroker();
-    await broker.start(() => {});
-    for (const id of ['a', 'b', 'c']) await broker.publish(update(id));
-    const replay = await broker.replay('a');
-    expect(replay.updates.map((u) => u.id)).toEqual(['b', 'c']);
-    expect(replay.precedingId).toBe('a');
-    expect(replay.through).toBe(replay.updates.at(-1)!.sequence);
-    expect((await broker.replay('c')).updates).toEqual([]);
-    const earliest = await broker.replay('earliest');
-    expect(earliest.updates.map((u) => u.id)).toEqual(['a', 'b', 'c']);
-    expect(earliest.precedingId).toBe('earliest');
-  });
-
-  it('keeps history within max_events and max_bytes; an evicted id replays everything kept', async () => {
+  it('keeps history within max_events and max_bytes; an evicted id is unknown', async () => {
     const byCount = await createBroker('memory://?max_events=2');
-    await byCount.start(() => {});
+    await byCount.start(silentFeed);
     for (const id of ['a', 'b', 'c']) await byCount.publish(update(id));
-    const evicted = await byCount.replay('a');
+    const upTo = await byCount.head();
+    const evicted = await byCount.replay({ kind: 'id', id: 'a' }, { upTo, limit: 10 });
+    expect(evicted.outcome).toBe('unknown-id');
     expect(evicted.updates.map((u) => u.id)).toEqual(['b', 'c']);
-    expect(evicted.precedingId).toBe('earliest');
+    expect(evicted.precedingId).toBeUndefined();
 
     // Each of these encodes to 114 bytes: two fit in 250, three do not.
     const byBytes = await createBroker('memory://?max_bytes=250');
-    await byBytes.start(() => {});
+    await byBytes.start(silentFeed);
     for (const id of ['a', 'b', 'c']) await byBytes.publish(update(id, 'x'.repeat(100)));
-    expect((await byBytes.replay('earliest')).updates.map((u) => u.id)).toEqual(['b', 'c']);
+    expect(await ids(byBytes)).toEqual(['b', 'c']);
+  });
+
+  it('says a cursor evicted between two pages is unknown, so the replay is not silently cut', async () => {
+    const broker = await createBroker('memory://?max_events=3');
+    await broker.start(silentFeed);
+    for (const id of ['a', 'b', 'c']) await broker.publish(update(id));
+    const upTo = await broker.head();
+    const first = await broker.replay({ kind: 'earliest' }, { upTo, limit: 1 });
+    expect(first.updates.map((u) => u.id)).toEqual(['a']);
+    for (const id of ['d', 'e', 'f']) await broker.publish(update(id));
+    const next = await broker.replay(
+      { kind: 'position', position: first.next! },
+      { upTo, limit: 1 },
+    );
+    expect(next.outcome).toBe('unknown-id');
   });
 
   it('forgets updates older than max_age', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
     const broker = await createBroker('memory://?max_age=1m');
-    await broker.start(() => {});
+    await broker.start(silentFeed);
     await broker.publish(update('old'));
     vi.setSystemTime(new Date('2030-01-01T00:00:45Z'));
     await broker.publish(update('new'));
     vi.setSystemTime(new Date('2030-01-01T00:01:30Z'));
-    expect((await broker.replay('earliest')).updates.map((u) => u.id)).toEqual(['new']);
+    expect(await ids(broker)).toEqual(['new']);
   });
 
   it('keeps no history with max_events=0, and still orders updates', async () => {
     const broker = await createBroker('memory://?max_events=0');
-    await broker.start(() => {});
+    await broker.start(silentFeed);
     await broker.publish(update('a'));
-    const replay = await broker.replay('earliest');
+    const head = await broker.head();
+    expect(head.sequence).toBe(1);
+    const replay = await broker.replay({ kind: 'id', id: 'a' }, { upTo: head, limit: 10 });
+    expect(replay.outcome).toBe('unknown-id');
     expect(replay.updates).toEqual([]);
-    expect(replay.through).toBe(1);
   });
 
-  it('refuses updates once closed', async () => {
-    const broker = new MemoryBroker();
-    await broker.close();
-    await expect(broker.publish(update('a'))).rejects.toThrow(BrokerUnavailableError);
+  it('starts a new epoch in every new broker: a restart lost the history', async () => {
+    const [one, two] = [new MemoryBroker(), new MemoryBroker()];
+    expect(one.epoch).not.toBe(two.epoch);
   });
 });
+
+const silentFeed: BrokerFeed = { update() {}, gap() {}, health() {} };
 
 describe('generated ids', () => {
   it('are urn:uuid version 7, unique and increasing as strings', () => {

@@ -72,8 +72,9 @@ export class History<Meta = unknown> {
     return this.#bytes;
   }
 
-  /** Position of the oldest retained entry (equal to `endPosition` when empty). */
+  /** Position of the oldest retained entry (equal to `endPosition` when empty); expired ones are gone. */
   get firstPosition(): number {
+    this.#evictExpired();
     return this.#first;
   }
 

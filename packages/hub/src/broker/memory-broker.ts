@@ -1,14 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import { History, type HistoryOptions } from '@tidings/server';
-import { EARLIEST } from '../protocol/draft-07.js';
 import { parseBytes, parseDuration } from '../units.js';
 import { encodeUpdate, preciseNow, type StoredUpdate, type Update } from '../update.js';
 import {
   type Broker,
   BrokerConfigError,
+  type BrokerFeed,
+  type BrokerHealth,
   BrokerUnavailableError,
-  type Replay,
+  type LogHead,
+  type ReplayFrom,
+  type ReplayOptions,
+  type ReplayPage,
   registerBroker,
-  type UpdateListener,
 } from './broker.js';
 
 export interface MemoryBrokerOptions {
@@ -24,17 +28,19 @@ export const MEMORY_DEFAULTS = { maxEvents: 10_000, maxBytes: 64 * 1024 * 1024, 
 
 /**
  * One process, no persistence: updates are ordered by a counter and kept in a bounded
- * {@link History} (count, bytes, age) for `Last-Event-ID` replay. A restart loses the
- * history; run a shared broker when that matters.
+ * {@link History} (count, bytes, age) for `Last-Event-ID` replay. The update with sequence
+ * `s` sits at history position `s - 1`. A restart loses the history, and the new broker has a
+ * new epoch; run a shared broker when that matters.
  *
  * Transport URL: `memory://[?max_events=10000&max_bytes=64MiB&max_age=1h]`.
  */
 export class MemoryBroker implements Broker {
   readonly name = 'memory';
+  readonly epoch = randomUUID();
   readonly #history: History<StoredUpdate> | undefined;
   #sequence = 0;
-  #lastId = EARLIEST;
-  #listener: UpdateListener | undefined;
+  #lastId: string | undefined;
+  #feed: BrokerFeed | undefined;
   #closed = false;
 
   constructor(options: MemoryBrokerOptions = {}) {
@@ -71,54 +77,105 @@ export class MemoryBroker implements Broker {
     return new MemoryBroker(options);
   }
 
-  async start(listener: UpdateListener): Promise<void> {
-    this.#listener = listener;
+  async start(feed: BrokerFeed): Promise<void> {
+    this.#assertOpen();
+    this.#feed = feed;
   }
 
   async publish(update: Update): Promise<StoredUpdate> {
-    if (this.#closed) throw new BrokerUnavailableError('the memory broker is closed');
+    this.#assertOpen();
     const acceptedAt = preciseNow();
     const stored: StoredUpdate = {
       ...update,
+      epoch: this.epoch,
       sequence: ++this.#sequence,
       chunk: encodeUpdate(update),
       acceptedAt,
     };
     this.#history?.append({ id: stored.id, chunk: stored.chunk, meta: stored, time: Date.now() });
     this.#lastId = stored.id;
-    // Synchronously: the update is in history and fanned out before anything else runs, so
-    // a replay read in between can never miss it or see it twice.
-    this.#listener?.(stored);
+    // The log is this process: the feed can have the update at once (it queues it when a
+    // fan-out is under way).
+    this.#feed?.update(stored);
     return stored;
   }
 
-  async replay(lastEventId: string): Promise<Replay> {
-    const through = this.#sequence;
-    const history = this.#history;
-    if (!history) return { updates: [], precedingId: EARLIEST, through };
-    if (lastEventId !== EARLIEST) {
-      const after = history.since(lastEventId);
-      if (after)
-        return { updates: after.map((entry) => entry.meta), precedingId: lastEventId, through };
-    }
-    // `earliest`, or an id that is unknown or already evicted: everything kept, and the
-    // client learns from `Last-Event-ID: earliest` that it may have missed some.
-    return {
-      updates: history.entries().map((entry) => entry.meta),
-      precedingId: EARLIEST,
-      through,
-    };
+  async head(): Promise<LogHead> {
+    this.#assertOpen();
+    return { epoch: this.epoch, sequence: this.#sequence, lastEventId: this.#lastId };
   }
 
-  async lastEventId(): Promise<string> {
-    return this.#lastId;
+  async replay(from: ReplayFrom, options: ReplayOptions): Promise<ReplayPage> {
+    this.#assertOpen();
+    const history = this.#history;
+    if (options.upTo.epoch !== this.epoch) return EPOCH_CHANGED;
+    // Positions in history are sequences minus one: the page covers [start, end).
+    const end = Math.min(options.upTo.sequence, this.#sequence);
+    const first = history?.firstPosition ?? this.#sequence;
+    let start: number;
+    let outcome: ReplayPage['outcome'];
+    let precedingId: string | undefined;
+    switch (from.kind) {
+      case 'earliest':
+        start = first;
+        outcome = 'earliest';
+        break;
+      case 'id': {
+        const position = history?.positionOf(from.id);
+        if (position === undefined) {
+          start = first;
+          outcome = 'unknown-id';
+        } else {
+          start = position + 1;
+          outcome = 'resumed';
+          precedingId = from.id;
+        }
+        break;
+      }
+      case 'position':
+        if (from.position.epoch !== this.epoch) return EPOCH_CHANGED;
+        if (from.position.sequence < first) {
+          // Evicted between two pages: the rest of the replay would have a hole.
+          start = first;
+          outcome = 'unknown-id';
+        } else {
+          start = from.position.sequence;
+          outcome = 'resumed';
+          precedingId = history?.at(start - 1)?.id;
+        }
+        break;
+    }
+    const stop = Math.min(end, start + Math.max(1, options.limit));
+    const updates: StoredUpdate[] = [];
+    for (let position = Math.max(start, first); position < stop; position++) {
+      const entry = history?.at(position);
+      if (entry !== undefined) updates.push(entry.meta);
+    }
+    const next = stop < end ? { epoch: this.epoch, sequence: stop } : undefined;
+    return { outcome, updates, precedingId, next };
+  }
+
+  async health(): Promise<BrokerHealth> {
+    return this.#closed ? { ready: false, reason: 'the memory broker is closed' } : READY;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#listener = undefined;
+    this.#feed = undefined;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new BrokerUnavailableError('the memory broker is closed');
   }
 }
+
+const READY: BrokerHealth = { ready: true };
+const EPOCH_CHANGED: ReplayPage = {
+  outcome: 'epoch-changed',
+  updates: [],
+  precedingId: undefined,
+  next: undefined,
+};
 
 function parseCount(value: string, what: string): number {
   if (!/^\d+$/.test(value)) throw new RangeError(`${what}: "${value}" is not a whole number`);

@@ -1,16 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import type { Broker } from '../broker/broker.js';
+import type { Broker, BrokerHealth } from '../broker/broker.js';
 import { sendJson } from '../http/respond.js';
 import type { HubContext } from '../hub-context.js';
 
 /** The paths of the health checks, answered on the public and the admin listener alike. */
 export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/livez', '/readyz']);
-
-/** What a broker says about itself: whether it can take updates now, and why not. */
-export interface BrokerHealth {
-  ready: boolean;
-  reason?: string;
-}
 
 /**
  * A readiness probe must answer even when the broker does not (a backend that hangs):
@@ -88,10 +82,11 @@ async function notReadyReason(source: HealthSource): Promise<string | undefined>
   return undefined;
 }
 
-/** Asks the broker, within a bounded time. A broker without `health()` is as ready as the hub. */
+/**
+ * Asks the broker, within a bounded time. `health()` promises never to throw; a broker of
+ * someone else's that does still gets a 503 with its message, not a 500.
+ */
 async function brokerHealth(broker: Broker): Promise<BrokerHealth> {
-  const check = (broker as Broker & { health?: () => Promise<BrokerHealth> }).health;
-  if (check === undefined) return { ready: true };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<BrokerHealth>((resolve) => {
     timer = setTimeout(
@@ -105,7 +100,7 @@ async function brokerHealth(broker: Broker): Promise<BrokerHealth> {
   });
   try {
     return await Promise.race([
-      check.call(broker).catch(
+      broker.health().catch(
         (error: unknown): BrokerHealth => ({
           ready: false,
           reason: error instanceof Error ? error.message : String(error),

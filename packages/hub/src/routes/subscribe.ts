@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventStream } from '@tidings/server';
 import type { Principal } from '../auth/index.js';
-import type { Replay } from '../broker/broker.js';
+import type { ReplayFrom } from '../broker/broker.js';
 import { createUpdateId } from '../event-id.js';
 import { clientAddress } from '../http/client-address.js';
 import { HttpError } from '../http/http-error.js';
 import type { RequestTarget } from '../http/request-target.js';
 import type { HubContext } from '../hub-context.js';
-import { parseSubscribeRequest, toHeaderBytes } from '../protocol/draft-07.js';
+import { EARLIEST, parseSubscribeRequest, toHeaderBytes } from '../protocol/draft-07.js';
+import { type StartedReplay, startReplay, writeReplay } from '../replay.js';
 import { Subscriber } from '../subscriber.js';
 import { subscriptionDocuments } from '../subscription-events.js';
 
@@ -19,9 +20,10 @@ import { subscriptionDocuments } from '../subscription-events.js';
  *    (401/403), compile the selectors (400) — any failure answers before the stream opens,
  *    and nothing was registered;
  * 2. register the subscriber so live updates are held for it from this instant;
- * 3. read the replay (when `Last-Event-ID`/`lastEventID` was sent), open the stream with the
- *    `Last-Event-ID` response header, write the replay, then the held updates newer than
- *    the replay, then go live: no gap, no duplicate.
+ * 3. when `Last-Event-ID`/`lastEventID` was sent, take the join point (the log's head, read
+ *    after step 2) and the first page of the replay, open the stream with the `Last-Event-ID`
+ *    response header, write the replay up to the join point, then the held updates after it,
+ *    then go live (`fan-out.ts`): no gap, no duplicate, however far the feed lags.
  */
 export async function handleSubscribe(
   context: HubContext,
@@ -61,10 +63,16 @@ export async function handleSubscribe(
     const replay =
       parsed.lastEventId === undefined
         ? undefined
-        : await context.broker.replay(parsed.lastEventId);
-    if (request.destroyed || response.destroyed || subscriber.closed) {
+        : await startReplay(context.broker, replayFrom(parsed.lastEventId));
+    if (request.destroyed || response.destroyed) {
       context.unregister(subscriber);
       return;
+    }
+    // Dropped while the replay was read: it fell behind already, or the log lost data.
+    if (subscriber.closed) {
+      throw new HttpError(503, 'the hub could not join this stream to the live feed: retry', {
+        'Retry-After': '1',
+      });
     }
     // Shutdown began while the replay was read: do not open a stream it would miss.
     if (context.closing) {
@@ -78,7 +86,10 @@ export async function handleSubscribe(
     for (const [name, value] of Object.entries(corsHeaders)) response.setHeader(name, value);
     // "When the request contains a `Last-Event-ID` HTTP header or a `lastEventID` query
     // parameter the hub MUST set a `Last-Event-ID` header on the HTTP response."
-    if (replay) response.setHeader('Last-Event-ID', toHeaderBytes(replay.precedingId));
+    if (replay) {
+      const preceding = replay.first.precedingId ?? EARLIEST;
+      response.setHeader('Last-Event-ID', toHeaderBytes(preceding));
+    }
     const stream = EventStream.fromNode(request, response, context.streamOptions);
     subscriber.stream = stream;
     // The only closure kept per connection: it holds the context and the subscriber.
@@ -107,41 +118,25 @@ export async function handleSubscribe(
   }
 }
 
-/** Writes the replay, then what was held meanwhile (newer than the replay only), then goes live. */
+/** Where a `Last-Event-ID` asks the replay to start: "`earliest`" means all that is kept. */
+function replayFrom(lastEventId: string): ReplayFrom {
+  return lastEventId === EARLIEST ? { kind: 'earliest' } : { kind: 'id', id: lastEventId };
+}
+
+/** Writes the replay, then what was held meanwhile (after the join point only), then goes live. */
 async function goLive(
   context: HubContext,
   subscriber: Subscriber,
   stream: EventStream,
-  replay: Replay | undefined,
+  replay: StartedReplay | undefined,
 ): Promise<void> {
-  const { metrics } = context;
-  let through = 0;
-  if (replay) {
-    through = replay.through;
-    for (const update of replay.updates) {
-      if (!subscriber.accepts(update)) continue;
-      metrics.replayed++;
-      metrics.delivered++;
-      // Replays can be long: honour backpressure instead of queueing the whole history.
-      if (!stream.sendEncoded(update.chunk)) await stream.drained();
-      if (stream.closed) return;
-    }
+  if (replay && !(await writeReplay(context.broker, replay, subscriber, stream, context.metrics))) {
+    // The rest of the replay is gone: close so the client resumes from the last id it got,
+    // and learns from the `Last-Event-ID` it gets back whether anything was lost.
+    if (!stream.closed) context.fanOut.disconnect(subscriber, context.options.shutdownRetryMs);
+    return;
   }
-  for (;;) {
-    const held = subscriber.held;
-    if (held === undefined || held.length === 0) break;
-    subscriber.held = [];
-    subscriber.heldBytes = 0;
-    for (const update of held) {
-      if (update.sequence <= through) continue;
-      metrics.delivered++;
-      if (!stream.sendEncoded(update.chunk)) await stream.drained();
-      if (stream.closed) return;
-    }
-  }
-  // Nothing is held and nothing awaited since the check above: from here the fan-out writes
-  // to the stream directly.
-  subscriber.held = undefined;
+  await context.fanOut.release(subscriber, stream, replay?.upTo);
 }
 
 /** Publishes the subscription events of a subscriber arriving (`active`) or leaving. */

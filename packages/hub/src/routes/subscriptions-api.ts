@@ -3,7 +3,7 @@ import { HttpError } from '../http/http-error.js';
 import type { RequestTarget } from '../http/request-target.js';
 import { sendJson } from '../http/respond.js';
 import type { HubContext } from '../hub-context.js';
-import { type SubscriptionsApiRequest, toHeaderBytes } from '../protocol/draft-07.js';
+import { EARLIEST, type SubscriptionsApiRequest, toHeaderBytes } from '../protocol/draft-07.js';
 import { JSONLD_CONTEXT, subscriptionDocuments } from '../subscription-events.js';
 import { SelectorSet, TopicSelectorError } from '../topic-selector.js';
 
@@ -50,7 +50,7 @@ export async function handleSubscriptionsApi(
     throw new HttpError(403, `the token's mercure.subscribe claim does not match ${target.path}`);
   }
 
-  const lastEventID = await context.broker.lastEventId();
+  const lastEventID = (await context.broker.head()).lastEventId ?? EARLIEST;
   // "As data returned by this web API is volatile, clients SHOULD validate that a response
   // coming from cache is still valid": the last event id changes whenever anything does.
   const etag = `"${toHeaderBytes(lastEventID).replaceAll('%', '%25').replaceAll('"', '%22')}"`;
@@ -64,7 +64,7 @@ export async function handleSubscriptionsApi(
   }
 
   if (api.subscriber !== undefined) {
-    for (const subscriber of context.index.values()) {
+    for (const subscriber of context.fanOut.index.values()) {
       if (subscriber.id !== api.subscriber) continue;
       const [document] = subscriptionDocuments(subscriber, true, {
         context: true,
@@ -79,7 +79,7 @@ export async function handleSubscriptionsApi(
   }
 
   const subscriptions = [];
-  for (const subscriber of context.index.values()) {
+  for (const subscriber of context.fanOut.index.values()) {
     subscriptions.push(...subscriptionDocuments(subscriber, true, { topic: api.topic }));
   }
   sendJson(
