@@ -47,7 +47,14 @@ export interface HubOptions {
   corsOrigins?: string[];
   /** Count connection limits by the last `X-Forwarded-For` entry (behind a reverse proxy). Default false. */
   trustProxy?: boolean;
-  /** Serve the dashboard at `/` (and its `/stats` stream). Default true. */
+  /**
+   * Where the admin routes are served: the dashboard at `/`, its `/stats` stream and
+   * `/metrics`. `'separate'` (default): only on the admin listener (`hub.adminHandler`,
+   * `hub.listenAdmin()`), so the public one answers the Mercure endpoint and the health
+   * checks and nothing else. `'public'`: on the public listener as well (development).
+   */
+  admin?: 'separate' | 'public';
+  /** Serve the dashboard at `/` (and its `/stats` stream) where admin routes are served. Default true. */
   dashboard?: boolean;
   /**
    * Development only: a publisher token handed to the dashboard page (so its publish form
@@ -89,6 +96,7 @@ export const HUB_DEFAULTS = {
   retryAfterSeconds: 5,
   maxQueueBytes: 1024 * 1024,
   trustProxy: false,
+  admin: 'separate',
   dashboard: true,
   shutdownRetryMs: 1000,
   shutdownTimeoutMs: 10_000,
@@ -212,6 +220,11 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
   if (cookieName !== undefined && !isCookieName(cookieName)) {
     throw new RangeError(
       `hub option auth.cookieName ${JSON.stringify(cookieName)} is not a cookie name: use letters, digits and !#$%&'*+-.^_\`|~ only`,
+    );
+  }
+  if (resolved.admin !== 'separate' && resolved.admin !== 'public') {
+    throw new RangeError(
+      `hub option admin must be 'separate' or 'public', got ${JSON.stringify(resolved.admin)}`,
     );
   }
   return resolved;

@@ -4,8 +4,6 @@ import { AuthError, Authenticator } from './auth/index.js';
 import { type Broker, BrokerUnavailableError, createBroker } from './broker/broker.js';
 import './broker/memory-broker.js';
 import { ConnectionLimiter } from './connection-limiter.js';
-import { DASHBOARD_CONTENT_SECURITY_POLICY, renderDashboard } from './dashboard/index.js';
-
 import { createUpdateId } from './event-id.js';
 import { ExpiryScheduler } from './expiry-scheduler.js';
 import { FanOut } from './fan-out.js';
@@ -14,7 +12,7 @@ import { answerClientError } from './http/client-error.js';
 import { CorsPolicy } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
 import { requestTarget } from './http/request-target.js';
-import { sendJson, sendText } from './http/respond.js';
+import { sendText } from './http/respond.js';
 import type { HubContext } from './hub-context.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './hub-options.js';
 import { createLogger, type Logger } from './logger.js';
@@ -25,6 +23,8 @@ import {
   parseSubscriptionsPath,
   validatePublishRequest,
 } from './protocol/draft-07.js';
+import { ADMIN_PATHS, AdminRoutes } from './routes/admin-routes.js';
+import { answerHealth, HEALTH_PATHS } from './routes/health.js';
 import { handlePublish } from './routes/publish.js';
 import { StatsFeed } from './routes/stats-feed.js';
 import { announce, handleSubscribe } from './routes/subscribe.js';
@@ -33,10 +33,6 @@ import { SharedCompilations } from './shared-compilations.js';
 import type { Subscriber } from './subscriber.js';
 import { TopicSelectorError } from './topic-selector.js';
 import type { StoredUpdate } from './update.js';
-
-export const STATS_PATH = '/stats';
-/** Development mode only: the publisher token, for a local `curl -H "Authorization: Bearer $(curl -s .../dev/token)"`. */
-export const DEV_TOKEN_PATH = '/dev/token';
 
 /** What {@link Hub.publish} takes: an update without the id (generated when absent). */
 export interface PublishInput {
@@ -49,13 +45,15 @@ export interface PublishInput {
 }
 
 /**
- * A Mercure hub (draft-07) on node:http: subscribe, publish, the subscriptions API, the
- * dashboard, `/healthz`, `/metrics` and `/stats`.
+ * A Mercure hub (draft-07) on node:http: subscribe, publish, the subscriptions API and the
+ * health checks (`/livez`, `/readyz`, `/healthz`) on its public listener; the same plus the
+ * dashboard, `/stats` and `/metrics` on its admin listener.
  *
  * ```ts
  * const hub = await Hub.create({ auth: { publisherKey, subscriberKey, anonymous: true, allowedOrigins: [] } });
  * await hub.listen(3000);
- * // or, in an existing server: http.createServer(hub.handler)
+ * await hub.listenAdmin(9090); // 127.0.0.1 unless told otherwise
+ * // or, in existing servers: http.createServer(hub.handler), http.createServer(hub.adminHandler)
  * ```
  */
 export class Hub {
@@ -66,12 +64,13 @@ export class Hub {
   readonly #broker: Broker;
   readonly #fanOut: FanOut;
   readonly #stats: StatsFeed;
+  readonly #admin: AdminRoutes;
   readonly #compilations = new SharedCompilations();
   readonly #expiry = new ExpiryScheduler();
   #server: Server | undefined;
+  #adminServer: Server | undefined;
   #closing = false;
   #closed: Promise<void> | undefined;
-  #dashboardHtml: string | undefined;
   readonly #countAnswer: (this: ServerResponse) => void;
 
   private constructor(
@@ -128,6 +127,7 @@ export class Hub {
       register: (subscriber) => this.#register(subscriber),
       unregister: (subscriber) => this.#unregister(subscriber),
     };
+    this.#admin = new AdminRoutes(options, this.metrics, this.#stats, this.#context.limiter);
     // One listener function for every response (no closure per request): it reads what it
     // needs from the response it is called on.
     this.#countAnswer = function (this: ServerResponse) {
@@ -156,19 +156,52 @@ export class Hub {
     return hub;
   }
 
-  /** The request listener, for `http.createServer(hub.handler)` or an existing server. */
+  /**
+   * The public request listener, for `http.createServer(hub.handler)` or an existing server:
+   * the Mercure endpoint and the health checks, and the admin routes only when the option
+   * `admin` is `'public'`.
+   */
   readonly handler = (request: IncomingMessage, response: ServerResponse): void => {
-    this.#route(request, response).catch((error: unknown) => this.#fail(request, response, error));
+    this.#route(request, response, this.options.admin === 'public').catch((error: unknown) =>
+      this.#fail(request, response, error),
+    );
   };
 
-  /** Starts an HTTP server for the hub. Port 0 picks a free port. */
+  /**
+   * The admin request listener: everything {@link handler} serves plus the dashboard at `/`,
+   * its `/stats` stream and `/metrics`. Serve it only where operators reach it (a loopback
+   * or private address): the dashboard talks to the hub on the origin it was loaded from.
+   */
+  readonly adminHandler = (request: IncomingMessage, response: ServerResponse): void => {
+    this.#route(request, response, true).catch((error: unknown) =>
+      this.#fail(request, response, error),
+    );
+  };
+
+  /** Starts the public HTTP server of the hub. Port 0 picks a free port. */
   async listen(port = 3000, host?: string): Promise<AddressInfo> {
     if (this.#server) throw new Error('the hub is already listening');
+    this.#server = this.#createServer(this.handler);
+    return listenOn(this.#server, port, host);
+  }
+
+  /**
+   * Starts the admin HTTP server ({@link adminHandler}), on the loopback address unless
+   * `host` says otherwise. Port 0 picks a free port.
+   */
+  async listenAdmin(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
+    if (this.#adminServer) throw new Error('the hub admin listener is already listening');
+    this.#adminServer = this.#createServer(this.adminHandler);
+    return listenOn(this.#adminServer, port, host);
+  }
+
+  /** An HTTP server with the hub's time limits on request heads and bodies. */
+  #createServer(handler: (request: IncomingMessage, response: ServerResponse) => void): Server {
     const { headersTimeoutMs, bodyTimeoutMs } = this.options;
     const server = createServer(
       // Node looks for late requests on this beat: often enough for the timeouts to hold.
       { connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) },
-      this.handler,
+      handler,
     );
     // Node's timeouts end at the request's end, not the response's: a subscriber's GET is
     // complete once its head has arrived, so neither ever cuts an open event stream. A
@@ -179,20 +212,17 @@ export class Hub {
     server.on('clientError', (error: Error, socket) =>
       answerClientError(error, socket, this.options),
     );
-    this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    return server.address() as AddressInfo;
+    return server;
   }
 
   /** The listening server, once {@link listen} resolved. */
   get server(): Server | undefined {
     return this.#server;
+  }
+
+  /** The admin server, once {@link listenAdmin} resolved. */
+  get adminServer(): Server | undefined {
+    return this.#adminServer;
   }
 
   /**
@@ -254,10 +284,10 @@ export class Hub {
 
   async #shutdown(): Promise<void> {
     this.#closing = true;
-    const server = this.#server;
-    const serverClosed = server
-      ? new Promise<void>((resolve) => server.close(() => resolve()))
-      : Promise.resolve();
+    const servers = [this.#server, this.#adminServer].filter((server) => server !== undefined);
+    const serversClosed = servers.map(
+      (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+    );
     const { shutdownRetryMs } = this.options;
     let streams = 0;
     for (const subscriber of [...this.#fanOut.index.values()]) {
@@ -267,14 +297,13 @@ export class Hub {
     // Spread the reconnections: half to one and a half times the configured delay.
     streams += this.#stats.closeAll(() => Math.round(shutdownRetryMs * (0.5 + Math.random())));
     this.logger.info({ streams }, 'shutting down: streams told to reconnect');
-    if (server) {
-      server.closeIdleConnections();
-      const deadline = setTimeout(
-        () => server.closeAllConnections(),
-        this.options.shutdownTimeoutMs,
-      );
+    if (servers.length > 0) {
+      for (const server of servers) server.closeIdleConnections();
+      const deadline = setTimeout(() => {
+        for (const server of servers) server.closeAllConnections();
+      }, this.options.shutdownTimeoutMs);
       deadline.unref();
-      await serverClosed;
+      await Promise.all(serversClosed);
       clearTimeout(deadline);
     }
     this.#expiry.close();
@@ -312,7 +341,8 @@ export class Hub {
 
   // ---- routing -------------------------------------------------------------------------
 
-  async #route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  /** `admin`: whether this listener serves the admin routes (dashboard, `/stats`, `/metrics`). */
+  async #route(request: IncomingMessage, response: ServerResponse, admin: boolean): Promise<void> {
     const target = requestTarget(request);
     const method = request.method ?? 'GET';
     const context = this.#context;
@@ -325,15 +355,8 @@ export class Hub {
       return;
     }
     const corsHeaders = cors.headersFor(request.headers);
-    if (target.path === '/healthz' && (method === 'GET' || method === 'HEAD')) {
-      // 503 from the moment shutdown begins: load balancers stop sending new clients here.
-      sendJson(response, this.#closing ? 503 : 200, {
-        status: this.#closing ? 'shutting-down' : 'ok',
-        broker: this.#broker.name,
-        connections: this.metrics.connections,
-        uptimeSeconds: Math.round(process.uptime()),
-      });
-      return;
+    if (HEALTH_PATHS.has(target.path) && (method === 'GET' || method === 'HEAD')) {
+      return answerHealth(context, target.path, response);
     }
     if (this.#closing) {
       throw new HttpError(503, 'the hub is shutting down; reconnect in a moment', {
@@ -359,63 +382,15 @@ export class Hub {
       return handleSubscriptionsApi(context, request, response, target, api, corsHeaders);
     }
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, 'GET, HEAD');
-    switch (target.path) {
-      case '/metrics': {
-        const body = await this.metrics.registry.metrics();
-        sendText(response, 200, body, { 'Content-Type': this.metrics.registry.contentType });
-        return;
-      }
-      case STATS_PATH:
-        if (!this.options.dashboard) break;
-        this.#openStats(request, response, corsHeaders);
-        return;
-      case '/':
-        if (!this.options.dashboard) break;
-        this.#sendDashboard(response);
-        return;
-      case DEV_TOKEN_PATH:
-        if (this.options.devPublisherToken === undefined) break;
-        sendText(response, 200, this.options.devPublisherToken, { 'Cache-Control': 'no-store' });
-        return;
+    if (admin) {
+      if (await this.#admin.answer(request, response, target.path, corsHeaders)) return;
+    } else if (ADMIN_PATHS.has(target.path)) {
+      throw new HttpError(
+        404,
+        `nothing at ${target.path} here: the dashboard, /stats and /metrics are on the hub's admin listener (tidings serve --admin-listen 127.0.0.1:PORT), and the hub is at ${HUB_PATH}`,
+      );
     }
     throw new HttpError(404, `nothing at ${target.path}: the hub is at ${HUB_PATH}`);
-  }
-
-  #openStats(
-    request: IncomingMessage,
-    response: ServerResponse,
-    corsHeaders: Record<string, string>,
-  ): void {
-    const { limiter } = this.#context;
-    const address = clientAddress(request, this.options.trustProxy);
-    limiter.acquire(address);
-    const stream = this.#stats.open(request, response, corsHeaders, this.options.heartbeatMs);
-    stream.onClose(() => limiter.release(address));
-  }
-
-  #sendDashboard(response: ServerResponse): void {
-    // Rendered once: the page is the same for everyone.
-    if (this.#dashboardHtml === undefined) {
-      this.#dashboardHtml = renderDashboard({
-        hubPath: HUB_PATH,
-        statsPath: STATS_PATH,
-        publisherToken: this.options.devPublisherToken,
-      });
-    }
-    const html = this.#dashboardHtml;
-    const body = Buffer.from(html);
-    response.writeHead(200, {
-      'Content-Type': 'text/html; charset=utf-8',
-      'Content-Length': String(body.length),
-      // The page may carry a publisher token (development mode): never cache or frame it.
-      'Cache-Control': 'no-store',
-      // Only the page's own inline script and style run, and it talks only to this origin.
-      'Content-Security-Policy': DASHBOARD_CONTENT_SECURITY_POLICY,
-      'X-Frame-Options': 'DENY',
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-    });
-    response.end(body);
   }
 
   /** Turns a thrown error into its answer: the reason for refusals, a bare 500 (logged) for bugs. */
@@ -441,7 +416,7 @@ export class Hub {
   }
 }
 
-const KNOWN_ROUTES = new Set(['/', '/healthz', '/metrics', STATS_PATH, DEV_TOKEN_PATH]);
+const KNOWN_ROUTES = new Set([...HEALTH_PATHS, ...ADMIN_PATHS]);
 
 /** A bounded label for the request counter: unknown paths must not create new series. */
 function routeName(url: string): string {
@@ -484,4 +459,18 @@ function toRefusal(error: unknown): Refusal | undefined {
 
 function methodNotAllowed(method: string, allow: string): HttpError {
   return new HttpError(405, `method ${method} not allowed here; use ${allow}`, { Allow: allow });
+}
+
+/** Listens, and resolves with the address (rejects with the listen error, e.g. EADDRINUSE). */
+async function listenOn(server: Server, port: number, host?: string): Promise<AddressInfo> {
+  // Streams are long-lived: Node's default 5-minute request timeout would cut them.
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server.address() as AddressInfo;
 }

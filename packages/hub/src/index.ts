@@ -24,11 +24,13 @@ export { MEMORY_DEFAULTS, MemoryBroker, type MemoryBrokerOptions } from './broke
 export * from './dashboard/index.js';
 export { createUpdateId } from './event-id.js';
 export { HttpError } from './http/http-error.js';
-export { DEV_TOKEN_PATH, Hub, type PublishInput, STATS_PATH } from './hub.js';
+export { Hub, type PublishInput } from './hub.js';
 export { HUB_DEFAULTS, type HubOptions } from './hub-options.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { HubMetrics } from './metrics.js';
 export { EARLIEST, HUB_PATH, SUBSCRIPTIONS_PATH, subscriptionTopic } from './protocol/draft-07.js';
+export { DEV_TOKEN_PATH, METRICS_PATH, STATS_PATH } from './routes/admin-routes.js';
+export { HEALTH_PATHS } from './routes/health.js';
 export type { HubStats } from './routes/stats-feed.js';
 export * from './topic-selector.js';
 export { encodeUpdate, type StoredUpdate, type Update } from './update.js';

@@ -43,6 +43,7 @@ describe.skipIf(!chromiumPath)('dashboard in Chromium', () => {
       logger: createLogger({ level: 'silent' }),
       processMetrics: false,
       devPublisherToken: await mintToken({ secret: SECRET, publish: ['*'] }),
+      admin: 'public',
       auth: {
         publisherKey: { kind: 'secret', secret: SECRET },
         subscriberKey: { kind: 'secret', secret: SECRET },

@@ -8,7 +8,8 @@ import { RawSubscriber } from './raw-subscriber.js';
 describe('operations routes', () => {
   let t: TestHub;
   beforeAll(async () => {
-    t = await startHub({ devPublisherToken: 'dev.token.value' });
+    // Development mode: the admin routes beside the Mercure endpoint, as `tidings serve --dev`.
+    t = await startHub({ devPublisherToken: 'dev.token.value', admin: 'public' });
   });
   afterAll(() => t.close());
 

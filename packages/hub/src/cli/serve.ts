@@ -17,6 +17,7 @@ import {
 } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { JWT_ALGORITHMS, keyConfigFrom } from './key-config.js';
+import { type ListenAddress, parseListenAddress } from './listen-address.js';
 import {
   formatOptionsHelp,
   type OptionSpec,
@@ -54,6 +55,15 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: 'all interfaces; 127.0.0.1 with --dev',
     placeholder: 'address',
     description: 'Address to listen on',
+  },
+  {
+    name: 'admin-listen',
+    type: 'string',
+    env: 'TIDINGS_ADMIN_LISTEN',
+    defaultText: 'off; with --dev the main port serves them',
+    placeholder: '[host:]port',
+    description:
+      'Serve the dashboard, /stats and /metrics (and the hub) on this second address; the host defaults to 127.0.0.1',
   },
   {
     name: 'transport',
@@ -230,7 +240,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     type: 'boolean',
     env: 'TIDINGS_DASHBOARD',
     defaultText: 'on',
-    description: 'Serve the dashboard at / and its /stats stream (--no-dashboard turns it off)',
+    description:
+      'Serve the dashboard at / and its /stats stream beside /metrics (--no-dashboard turns it off)',
   },
   {
     name: 'shutdown-retry',
@@ -287,9 +298,11 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
 
 export const SERVE_HELP = `Usage: tidings serve [options]
 
-Runs a Mercure hub (draft-07) at /.well-known/mercure, with the dashboard at /,
-/healthz, /metrics (Prometheus) and /stats. Options come from flags, then TIDINGS_*
-environment variables, then the --config file, then defaults.
+Runs a Mercure hub (draft-07) at /.well-known/mercure, with health checks at /livez,
+/readyz and /healthz. The dashboard at /, /stats and /metrics (Prometheus) are served
+only on the admin address (--admin-listen), or on the main port with --dev. Options
+come from flags, then TIDINGS_* environment variables, then the --config file, then
+defaults.
 
 Options:
 ${formatOptionsHelp(SERVE_OPTIONS)}
@@ -304,6 +317,7 @@ Examples:
   tidings serve --dev
   TIDINGS_JWT_KEY=$(openssl rand -base64 32) tidings serve --port 8080 --anonymous
   tidings serve --jwt-key @/etc/tidings/publisher.pem --jwt-algorithm ES256 --cors-origins https://app.example
+  tidings serve --jwt-key @/etc/tidings/secret --admin-listen 127.0.0.1:9090
 `;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -312,6 +326,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export interface ServeConfig {
   port: number;
   host: string | undefined;
+  /** The admin listener (dashboard, /stats, /metrics), when asked for. */
+  adminListen: ListenAddress | undefined;
   dev: boolean;
   /** The generated secret in dev mode, to print. */
   devSecret: string | undefined;
@@ -422,6 +438,7 @@ export async function resolveServeConfig(
       : undefined;
 
   const maxTopics = get<number>('max-topics');
+  const adminListenText = get<string>('admin-listen');
   const hubOptions: Omit<HubOptions, 'logger'> = {
     auth,
     transport,
@@ -438,6 +455,8 @@ export async function resolveServeConfig(
     retryAfterSeconds: get<number>('retry-after'),
     maxQueueBytes: get<number>('max-queue'),
     trustProxy: get<boolean>('trust-proxy'),
+    // Development keeps everything on one port; in production only the admin listener has them.
+    admin: dev ? 'public' : 'separate',
     dashboard: get<boolean>('dashboard'),
     devPublisherToken: devToken,
     shutdownRetryMs: get<number>('shutdown-retry'),
@@ -446,6 +465,10 @@ export async function resolveServeConfig(
   return {
     port: get<number>('port') ?? 3000,
     host: get<string>('host') ?? (dev ? '127.0.0.1' : undefined),
+    adminListen:
+      adminListenText === undefined
+        ? undefined
+        : parseListenAddress(adminListenText, '--admin-listen'),
     dev,
     devSecret,
     devToken,
@@ -476,6 +499,21 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
     await hub.close();
     throw listenFailure(error as NodeJS.ErrnoException, config);
   }
+  let adminAddress: { port: number } | undefined;
+  if (config.adminListen !== undefined) {
+    const { host, port } = config.adminListen;
+    try {
+      adminAddress = await hub.listenAdmin(port, host);
+    } catch (error) {
+      await hub.close();
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new UsageError(
+          `admin port ${port} is already in use: pick another with --admin-listen`,
+        );
+      }
+      throw error;
+    }
+  }
   const displayHost =
     config.host === undefined ||
     config.host === '0.0.0.0' ||
@@ -486,9 +524,21 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
         ? `[${config.host}]`
         : config.host;
   const base = `http://${displayHost}:${address.port}`;
-  io.stderr.write(banner(base, config));
+  const adminBase =
+    config.adminListen && adminAddress
+      ? `http://${urlHost(config.adminListen.host)}:${adminAddress.port}`
+      : config.dev
+        ? base
+        : undefined;
+  io.stderr.write(banner(base, adminBase, config));
   logger.info(
-    { url: base, port: address.port, transport: config.hubOptions.transport, dev: config.dev },
+    {
+      url: base,
+      port: address.port,
+      adminUrl: adminBase,
+      transport: config.hubOptions.transport,
+      dev: config.dev,
+    },
     'hub listening',
   );
 
@@ -544,15 +594,15 @@ function listenFailure(error: NodeJS.ErrnoException, config: ServeConfig): Error
   }
 }
 
-function banner(base: string, config: ServeConfig): string {
-  const lines = [
-    '',
-    `  Tidings hub listening on ${base}`,
-    '',
-    `  dashboard   ${base}/`,
-    `  hub         ${base}${HUB_PATH}`,
-    `  metrics     ${base}/metrics`,
-  ];
+function banner(base: string, adminBase: string | undefined, config: ServeConfig): string {
+  const lines = ['', `  Tidings hub listening on ${base}`, '', `  hub         ${base}${HUB_PATH}`];
+  if (adminBase === undefined) {
+    lines.push('  dashboard   off (serve it and /metrics with --admin-listen 127.0.0.1:9090)');
+  } else {
+    if (config.hubOptions.dashboard !== false) lines.push(`  dashboard   ${adminBase}/`);
+    lines.push(`  metrics     ${adminBase}/metrics`);
+  }
+  lines.push(`  health      ${base}/livez  ${base}/readyz`);
   if (config.devSecret) {
     lines.push(`  dev secret  ${config.devSecret}  (generated; set your own with --jwt-key)`);
   }
@@ -576,4 +626,10 @@ function banner(base: string, config: ServeConfig): string {
     );
   }
   return `${lines.join('\n')}\n\n`;
+}
+
+/** A host as it is written in a URL: brackets around IPv6, `localhost` for the loopback. */
+function urlHost(host: string): string {
+  if (host === '127.0.0.1' || host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
 }
