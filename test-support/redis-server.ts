@@ -92,6 +92,11 @@ export class RedisServer {
     await exited;
   }
 
+  /** Freezes the server (SIGSTOP) without closing its sockets, as a hung host does; `false` thaws it. */
+  freeze(frozen = true): void {
+    this.#process?.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** FLUSHALL: the server loses everything it kept. */
   async flush(): Promise<void> {
     const reply = await this.command('FLUSHALL');
@@ -118,6 +123,7 @@ export class RedisServer {
   }
 
   async stop(): Promise<void> {
+    this.freeze(false);
     await this.kill('SIGKILL');
     rmSync(this.#dir, { recursive: true, force: true });
   }

@@ -87,7 +87,7 @@ export class RedisBroker implements Broker {
     this.#logger = context.logger;
     this.#metrics = new RedisBrokerMetrics(context.registry);
     this.#keys = [`${options.key}:meta`, `${options.key}:log`, `${options.key}:ids`];
-    this.#commands = this.#connect(options.timeoutMs);
+    this.#commands = this.#connect('tidings', options.timeoutMs);
   }
 
   /** Reads a `redis://` or `rediss://` transport URL (see {@link parseRedisTransport}). */
@@ -102,7 +102,7 @@ export class RedisBroker implements Broker {
 
   async start(feed: BrokerFeed): Promise<void> {
     this.#assertOpen();
-    const reader = this.#connect(BLOCK_MS + this.#options.timeoutMs);
+    const reader = this.#connect('tidings-feed', BLOCK_MS + this.#options.timeoutMs);
     this.#reader = reader;
     let head: LogHead;
     try {
@@ -339,7 +339,8 @@ export class RedisBroker implements Broker {
 
   // ---- plumbing ------------------------------------------------------------------------
 
-  #connect(commandTimeout: number): LogConnection {
+  /** `name` shows in `CLIENT LIST`, so operators tell the feed from the commands. */
+  #connect(name: string, commandTimeout: number): LogConnection {
     const options: RedisOptions = {
       lazyConnect: true,
       // A command while Redis is unreachable fails at once instead of waiting in a queue: the
@@ -350,7 +351,7 @@ export class RedisBroker implements Broker {
       commandTimeout,
       connectTimeout: Math.max(commandTimeout, 1000),
       retryStrategy: (attempt) => Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** attempt),
-      connectionName: 'tidings',
+      connectionName: name,
     };
     const connection = new Redis(this.#options.connection, options) as LogConnection;
     connection.defineCommand('tidingsHead', { numberOfKeys: 3, lua: HEAD_SCRIPT });
