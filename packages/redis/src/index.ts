@@ -7,6 +7,7 @@ import { registerBroker } from '@tidings/hub';
 import { RedisBroker } from './redis-broker.js';
 
 export { RedisBroker } from './redis-broker.js';
+export { RedisChannel, type RedisChannelOptions } from './redis-channel.js';
 export {
   parseRedisTransport,
   REDIS_DEFAULTS,
