@@ -1,5 +1,6 @@
 /**
  * `npm run bench:hub`: the Tidings hub (`tidings serve`, memory transport) against nchan
+ * (or, with `--transport redis`, against itself on redis://)
  * (the nginx module, one worker) in the same run, each fed by a publisher process over HTTP
  * and read by separate load processes.
  *
@@ -37,11 +38,14 @@ import { type LoadSummary, summarizeLoad } from '../load/summary.js';
 import type { StartSystem } from '../load/system-under-test.js';
 import { startHub } from './hub-process.js';
 import { findNginx, nchanAvailable, startNchan } from './nchan-process.js';
+import { startRedisHub } from './redis-process.js';
 
 const USAGE = `usage: node bench/dist/hub/run.js [options]
 
   --runs N               runs of every measurement; medians are reported (default 3)
-  --systems a,b          among hub, nchan (default: both)
+  --systems a,b          among hub, nchan, hub-redis (default: hub,nchan)
+  --transport redis      the hub on memory:// and on redis:// (its own redis-server) in one
+                         run: the same as --systems hub,hub-redis
   --subscribers N        subscribers for the throughput and latency phases (default 1000)
   --idle-connections N   connections for the memory phase (default 10000)
   --hold N               connections held for the broadcast phase (default: 90% of ulimit -n)
@@ -53,7 +57,8 @@ const USAGE = `usage: node bench/dist/hub/run.js [options]
 
 const values = parseOptions(USAGE, {
   runs: { type: 'string', default: '3' },
-  systems: { type: 'string', default: 'hub,nchan' },
+  systems: { type: 'string' },
+  transport: { type: 'string' },
   subscribers: { type: 'string', default: '1000' },
   'idle-connections': { type: 'string', default: '10000' },
   hold: { type: 'string' },
@@ -88,18 +93,26 @@ const nginx = findNginx();
 const nchanProblem = nchanAvailable(nginx);
 const SYSTEMS: Record<string, { label: string; start: StartSystem } | undefined> = {
   hub: { label: '@tidings/hub', start: () => startHub([], profileArgv) },
+  'hub-redis': { label: '@tidings/hub (redis://)', start: () => startRedisHub(profileArgv) },
   nchan:
     nchanProblem === undefined
       ? { label: 'nchan (nginx, 1 worker)', start: () => startNchan(nginx!) }
       : undefined,
 };
-const systems = listOf('systems', values.systems, ['hub', 'nchan'], USAGE).filter((name) => {
-  if (SYSTEMS[name] === undefined) {
-    console.error(`skipping nchan: ${nchanProblem}`);
-    return false;
-  }
-  return true;
-});
+if (values.transport !== undefined && values.transport !== 'redis') {
+  console.error(`--transport must be redis, got "${values.transport}"\n\n${USAGE}`);
+  process.exit(2);
+}
+const systemList = values.systems ?? (values.transport === 'redis' ? 'hub,hub-redis' : 'hub,nchan');
+const systems = listOf('systems', systemList, ['hub', 'nchan', 'hub-redis'], USAGE).filter(
+  (name) => {
+    if (SYSTEMS[name] === undefined) {
+      console.error(`skipping nchan: ${nchanProblem}`);
+      return false;
+    }
+    return true;
+  },
+);
 
 const ramp = {
   ...DEFAULT_RAMP,
@@ -266,6 +279,33 @@ const ratioTable =
           ],
         ],
       );
+const onRedis = summaries.get('hub-redis');
+if (hub && onRedis) {
+  targets.push(
+    check(
+      `p99 on redis:// within 1.3× of memory:// at ${latencyRate}/s × ${subscribers}`,
+      onRedis.p99Ms.median / hub.p99Ms.median,
+      (v) => v <= 1.3,
+      (v) =>
+        `${formatMs(onRedis.p99Ms.median)} vs ${formatMs(hub.p99Ms.median)} (${formatRatio(v)}; worst runs ${formatMs(onRedis.p99Ms.max)} vs ${formatMs(hub.p99Ms.max)})`,
+    ),
+  );
+}
+const signedMs = (ms: number) => `${ms < 0 ? '−' : '+'}${formatMs(Math.abs(ms))}`;
+const redisTable =
+  hub && onRedis
+    ? markdownTable(
+        ['@tidings/hub redis:// vs memory://', 'deliveries/s', 'p50 latency', 'p99 latency'],
+        [
+          [
+            'ratio',
+            `${formatRatio(onRedis.deliveriesPerSecond.median / hub.deliveriesPerSecond.median)} as many`,
+            `${formatRatio(onRedis.p50Ms.median / hub.p50Ms.median)} (${signedMs(onRedis.p50Ms.median - hub.p50Ms.median)})`,
+            `${formatRatio(onRedis.p99Ms.median / hub.p99Ms.median)} (${signedMs(onRedis.p99Ms.median - hub.p99Ms.median)})`,
+          ],
+        ],
+      )
+    : '';
 const targetLines = targets.map((t) => `- ${t.met ? '✅' : '❌'} ${t.name}: ${t.value}`);
 const clientBound = [...summaries.values()].filter((s) => s.loadCpuAtBest > 0.9);
 const notes = [
@@ -292,6 +332,8 @@ const markdown = [
   '',
   ratioTable,
   '',
+  redisTable,
+  '',
   ...(targetLines.length > 0 ? ['Targets:', '', ...targetLines, ''] : []),
   ...notes.map((n) => `- ${n}`),
   '',
@@ -300,8 +342,9 @@ const markdown = [
 console.log(`\n${markdown}`);
 
 if (!values['no-write'] && !values.quick) {
+  // A run with the Redis transport has results of its own: it does not replace hub vs nchan.
   writeResults(
-    'hub',
+    systems.includes('hub-redis') ? 'hub-redis' : 'hub',
     {
       benchmark: 'hub',
       command,
