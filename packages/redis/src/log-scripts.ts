@@ -62,3 +62,21 @@ for _ = 1, 100 do
 end
 return {epoch, sequence}
 `;
+
+/**
+ * Ends an epoch whose sequence went backwards: ARGV[1] the epoch a node read in, ARGV[2] the
+ * sequence it had read up to, ARGV[3] a new epoch. A Redis that failed over to a replica which
+ * lacked the newest entries hands their sequences out again, so one position of the epoch
+ * would name two different updates; a new epoch (with an empty log) makes every node and
+ * subscriber start over, told, instead. Returns `{epoch, sequence, last?}`.
+ */
+export const REWIND_SCRIPT = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local sequence = tonumber(redis.call('HGET', KEYS[1], 'sequence') or '0')
+if (not epoch) or (epoch == ARGV[1] and sequence < tonumber(ARGV[2])) then
+  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('HSET', KEYS[1], 'epoch', ARGV[3], 'sequence', 0)
+  redis.call('HDEL', KEYS[1], 'last')
+end
+return redis.call('HMGET', KEYS[1], 'epoch', 'sequence', 'last')
+`;

@@ -16,7 +16,7 @@ import {
   type Update,
 } from '@tidings/hub';
 import { Redis, type RedisOptions } from 'ioredis';
-import { APPEND_SCRIPT, HEAD_SCRIPT } from './log-scripts.js';
+import { APPEND_SCRIPT, HEAD_SCRIPT, REWIND_SCRIPT } from './log-scripts.js';
 import { RedisBrokerMetrics } from './redis-broker-metrics.js';
 import {
   parseRedisTransport,
@@ -34,6 +34,14 @@ const MAX_RECONNECT_DELAY_MS = 500;
 /** The commands the scripts add to a connection. */
 interface LogConnection extends Redis {
   tidingsHead(meta: string, log: string, ids: string, epoch: string): Promise<(string | null)[]>;
+  tidingsRewind(
+    meta: string,
+    log: string,
+    ids: string,
+    epoch: string,
+    sequence: number,
+    newEpoch: string,
+  ): Promise<(string | null)[]>;
   tidingsAppend(
     meta: string,
     log: string,
@@ -270,8 +278,22 @@ export class RedisBroker implements Broker {
     let failures = 0;
     while (!this.#closed) {
       try {
-        const epoch = await reader.hget(meta, 'epoch');
-        if (epoch !== position.epoch) {
+        const [epoch, sequence] = await reader.hmget(meta, 'epoch', 'sequence');
+        if (epoch === position.epoch && Number(sequence) < position.sequence) {
+          const head = await reader.tidingsRewind(
+            ...this.#keys,
+            position.epoch,
+            position.sequence,
+            randomUUID(),
+          );
+          const resumeAfter = { epoch: head[0]!, sequence: 0 };
+          this.#gap(
+            position,
+            resumeAfter,
+            `the Redis log went back from sequence ${position.sequence} to ${sequence} (a failover to a replica that lacked the newest updates): a new epoch starts`,
+          );
+          position = resumeAfter;
+        } else if (epoch !== position.epoch) {
           const head = await reader.tidingsHead(...this.#keys, randomUUID());
           const resumeAfter = { epoch: head[0]!, sequence: 0 };
           this.#gap(
@@ -356,6 +378,7 @@ export class RedisBroker implements Broker {
     const connection = new Redis(this.#options.connection, options) as LogConnection;
     connection.defineCommand('tidingsHead', { numberOfKeys: 3, lua: HEAD_SCRIPT });
     connection.defineCommand('tidingsAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
+    connection.defineCommand('tidingsRewind', { numberOfKeys: 3, lua: REWIND_SCRIPT });
     // Errors reach the callers of commands; the connection itself only reconnects.
     connection.on('error', () => {});
     return connection;

@@ -159,6 +159,38 @@ describe.skipIf(!redisServerBinary)('the Redis broker, beyond the contract', () 
     });
   });
 
+  it('starts a new epoch, told through a gap, when the log went back (failover to a lagging replica)', async () => {
+    const reader = broker('', 'rewound');
+    const feed = new Feed();
+    await reader.start(feed);
+    const before = await reader.publish(update('a'));
+    for (const id of ['b', 'c', 'd']) await reader.publish(update(id));
+    await until(() => feed.updates.length === 4, feed.ids);
+    // What a replica that had only the first two entries looks like once promoted.
+    await admin.xdel('rewound:log', '3-0', '4-0');
+    await admin.hset('rewound:meta', 'sequence', '2', 'last', 'b');
+    await admin.hdel('rewound:ids', 'c', 'd');
+    await until(
+      () => feed.gaps.length > 0,
+      () => feed.gaps,
+    );
+    expect(feed.gaps[0]).toMatchObject({
+      after: { epoch: before.epoch, sequence: 4 },
+      resumeAfter: { sequence: 0 },
+      reason: expect.stringMatching(/went back from sequence 4 to 2/),
+    });
+    const after = await reader.publish(update('e'));
+    expect(after.epoch).not.toBe(before.epoch);
+    expect(after.sequence).toBe(1);
+    await until(() => feed.ids().includes('e'), feed.ids);
+    expect(feed.ids()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    const resumed = await reader.replay(
+      { kind: 'id', id: 'b' },
+      { upTo: await reader.head(), limit: 10 },
+    );
+    expect(resumed.outcome).toBe('unknown-id');
+  });
+
   it('refuses a publish when fewer replicas than wait=N confirm it', async () => {
     const log = broker('wait=1&wait_timeout=100ms');
     await log.start(new Feed());
