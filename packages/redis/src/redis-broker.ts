@@ -403,6 +403,14 @@ export class RedisBroker implements Broker {
   }
 
   async #call<T>(what: string, command: () => Promise<T>): Promise<T> {
+    // ioredis's own words for this ("Stream isn't writeable and enableOfflineQueue options
+    // is false") mean nothing to the person reading the 503.
+    if (this.#commands.status !== 'ready' && !this.#closed) {
+      this.#metrics.errors.inc();
+      throw new BrokerUnavailableError(
+        `Redis at ${this.address} is unreachable (${this.#commands.status}); nothing was kept`,
+      );
+    }
     try {
       return await command();
     } catch (error) {
