@@ -1,5 +1,6 @@
 /**
  * `npm run bench:hub`: the Tidings hub (`tidings serve`, memory transport) against nchan
+ * (or, with `--transport redis`, against itself on redis://)
  * (the nginx module, one worker) in the same run, each fed by a publisher process over HTTP
  * and read by separate load processes; under them, two floors fed the same way that put the
  * same bytes on the wire with nothing else: a minimal C epoll server and a Node server on
@@ -47,11 +48,15 @@ import { type LoadSummary, summarizeLoad } from '../load/summary.js';
 import type { StartSystem } from '../load/system-under-test.js';
 import { startHub } from './hub-process.js';
 import { findNginx, nchanAvailable, startNchan } from './nchan-process.js';
+import { startRedisHub } from './redis-process.js';
 
 const USAGE = `usage: node bench/dist/hub/run.js [options]
 
   --runs N               runs of every measurement; medians are reported (default 3)
-  --systems a,b          among hub, nchan, c-floor, net-floor (default: all)
+  --systems a,b          among hub, nchan, c-floor, net-floor, hub-redis
+                         (default: hub,nchan,c-floor,net-floor)
+  --transport redis      the hub on memory:// and on redis:// (its own redis-server) in one
+                         run: the same as --systems hub,hub-redis
   --subscribers N        subscribers for the throughput and latency phases (default 1000)
   --idle-connections N   connections for the memory phase (default 10000)
   --hold N               connections held for the broadcast phase (default: 90% of ulimit -n)
@@ -63,7 +68,8 @@ const USAGE = `usage: node bench/dist/hub/run.js [options]
 
 const values = parseOptions(USAGE, {
   runs: { type: 'string', default: '3' },
-  systems: { type: 'string', default: 'hub,nchan,c-floor,net-floor' },
+  systems: { type: 'string' },
+  transport: { type: 'string' },
   subscribers: { type: 'string', default: '1000' },
   'idle-connections': { type: 'string', default: '10000' },
   hold: { type: 'string' },
@@ -99,6 +105,7 @@ const nchanProblem = nchanAvailable(nginx);
 const cProblem = cFloorProblem();
 const SYSTEMS: Record<string, { label: string; start: StartSystem } | undefined> = {
   hub: { label: '@tidings/hub', start: () => startHub([], profileArgv) },
+  'hub-redis': { label: '@tidings/hub (redis://)', start: () => startRedisHub(profileArgv) },
   nchan:
     nchanProblem === undefined
       ? { label: 'nchan (nginx, 1 worker)', start: () => startNchan(nginx!) }
@@ -110,10 +117,17 @@ const SYSTEMS: Record<string, { label: string; start: StartSystem } | undefined>
     start: () => startNetFloor('http', { execArgv: profileArgv }),
   },
 };
+if (values.transport !== undefined && values.transport !== 'redis') {
+  console.error(`--transport must be redis, got "${values.transport}"\n\n${USAGE}`);
+  process.exit(2);
+}
+const systemList =
+  values.systems ??
+  (values.transport === 'redis' ? 'hub,hub-redis' : 'hub,nchan,c-floor,net-floor');
 const systems = listOf(
   'systems',
-  values.systems,
-  ['hub', 'nchan', 'c-floor', 'net-floor'],
+  systemList,
+  ['hub', 'nchan', 'c-floor', 'net-floor', 'hub-redis'],
   USAGE,
 ).filter((name) => {
   if (SYSTEMS[name] === undefined) {
@@ -294,6 +308,33 @@ const ratioTable =
           ],
         ],
       );
+const onRedis = summaries.get('hub-redis');
+if (hub && onRedis) {
+  targets.push(
+    check(
+      `p99 on redis:// within 1.3× of memory:// at ${latencyRate}/s × ${subscribers}`,
+      onRedis.p99Ms.median / hub.p99Ms.median,
+      (v) => v <= 1.3,
+      (v) =>
+        `${formatMs(onRedis.p99Ms.median)} vs ${formatMs(hub.p99Ms.median)} (${formatRatio(v)}; worst runs ${formatMs(onRedis.p99Ms.max)} vs ${formatMs(hub.p99Ms.max)})`,
+    ),
+  );
+}
+const signedMs = (ms: number) => `${ms < 0 ? '−' : '+'}${formatMs(Math.abs(ms))}`;
+const redisTable =
+  hub && onRedis
+    ? markdownTable(
+        ['@tidings/hub redis:// vs memory://', 'deliveries/s', 'p50 latency', 'p99 latency'],
+        [
+          [
+            'ratio',
+            `${formatRatio(onRedis.deliveriesPerSecond.median / hub.deliveriesPerSecond.median)} as many`,
+            `${formatRatio(onRedis.p50Ms.median / hub.p50Ms.median)} (${signedMs(onRedis.p50Ms.median - hub.p50Ms.median)})`,
+            `${formatRatio(onRedis.p99Ms.median / hub.p99Ms.median)} (${signedMs(onRedis.p99Ms.median - hub.p99Ms.median)})`,
+          ],
+        ],
+      )
+    : '';
 const targetLines = targets.map((t) => `- ${t.met ? '✅' : '❌'} ${t.name}: ${t.value}`);
 const clientBound = [...summaries.values()].filter((s) => s.loadCpuAtBest > 0.9);
 const notes = [
@@ -322,6 +363,7 @@ const markdown = [
   ratioTable,
   '',
   floorComparison,
+  redisTable,
   '',
   ...(targetLines.length > 0 ? ['Targets:', '', ...targetLines, ''] : []),
   ...notes.map((n) => `- ${n}`),
@@ -331,8 +373,9 @@ const markdown = [
 console.log(`\n${markdown}`);
 
 if (!values['no-write'] && !values.quick) {
+  // A run with the Redis transport has results of its own: it does not replace hub vs nchan.
   writeResults(
-    'hub',
+    systems.includes('hub-redis') ? 'hub-redis' : 'hub',
     {
       benchmark: 'hub',
       command,

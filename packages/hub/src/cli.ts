@@ -2,7 +2,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { AuthConfigError } from './auth/index.js';
-import { BrokerConfigError } from './broker/broker.js';
+import { BrokerConfigError, BrokerUnavailableError } from './broker/broker.js';
 import {
   CommandFailure,
   EXIT_CODES_HELP,
@@ -76,6 +76,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return EXIT_USAGE;
     }
     if (error instanceof CommandFailure) {
+      io.stderr.write(`tidings ${command}: ${error.message}\n`);
+      return EXIT_FAILURE;
+    }
+    // The broker's backend is down at startup (e.g. Redis): the reason is the whole story.
+    if (error instanceof BrokerUnavailableError) {
       io.stderr.write(`tidings ${command}: ${error.message}\n`);
       return EXIT_FAILURE;
     }
