@@ -2,7 +2,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { AuthConfigError } from './auth/index.js';
-import { BrokerConfigError } from './broker/broker.js';
+import { BrokerConfigError, BrokerUnavailableError } from './broker/broker.js';
 import { type CliIo, processIo } from './cli/io.js';
 import { listen } from './cli/listen.js';
 import { UsageError } from './cli/options.js';
@@ -60,6 +60,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         `tidings ${command}: ${error.message}\nRun tidings ${command} --help for the options.\n`,
       );
       return 2;
+    }
+    // The broker's backend is down at startup (e.g. Redis): the reason is the whole story.
+    if (error instanceof BrokerUnavailableError) {
+      io.stderr.write(`tidings ${command}: ${error.message}\n`);
+      return 1;
     }
     io.stderr.write(`tidings ${command}: ${(error as Error).stack ?? String(error)}\n`);
     return 1;

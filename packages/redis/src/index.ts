@@ -3,4 +3,15 @@
  * `redis://` and `rediss://` transport schemes with `@tidings/hub`, so
  * `tidings serve --transport redis://host:6379` works once it is installed.
  */
-export {};
+import { registerBroker } from '@tidings/hub';
+import { RedisBroker } from './redis-broker.js';
+
+export { RedisBroker } from './redis-broker.js';
+export {
+  parseRedisTransport,
+  REDIS_DEFAULTS,
+  type RedisTransportOptions,
+} from './redis-transport-options.js';
+
+registerBroker('redis', (url, context) => RedisBroker.fromUrl(url, context));
+registerBroker('rediss', (url, context) => RedisBroker.fromUrl(url, context));

@@ -44,7 +44,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: HUB_DEFAULTS.transport,
     placeholder: 'url',
     description:
-      'Broker, chosen by URL scheme. memory://[?max_events=10000&max_bytes=64MiB&max_age=1h] keeps history in this process',
+      'Broker, chosen by URL scheme. memory://[?max_events=10000&max_bytes=64MiB&max_age=1h] keeps history in this process; redis://[user:pass@]host:port[/db][?key=tidings&max_events=10000&max_age=24h&wait=0&timeout=2s] (rediss:// for TLS; needs @tidings/redis; no Sentinel or Cluster) shares it between hubs',
   },
   {
     name: 'jwt-key',
@@ -327,6 +327,9 @@ export async function resolveServeConfig(
   }
   const transport = get<string>('transport') ?? HUB_DEFAULTS.transport;
   const scheme = transport.split(':', 1)[0]!.toLowerCase();
+  if (REDIS_SCHEMES.includes(scheme) && !brokerSchemes().includes(scheme)) {
+    await loadRedisTransport(scheme);
+  }
   if (!brokerSchemes().includes(scheme)) {
     throw new UsageError(
       `unknown transport "${transport}": known schemes are ${brokerSchemes()
@@ -477,4 +480,20 @@ function banner(base: string, config: ServeConfig): string {
     );
   }
   return `${lines.join('\n')}\n\n`;
+}
+
+const REDIS_SCHEMES = ['redis', 'rediss'];
+
+/** `@tidings/redis` registers the Redis schemes when imported; it is installed separately. */
+async function loadRedisTransport(scheme: string): Promise<void> {
+  // A specifier in a variable: the hub neither depends on nor type-checks against the package.
+  const specifier = '@tidings/redis';
+  try {
+    await import(specifier);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new UsageError(
+      `transport ${scheme}:// needs the @tidings/redis package: npm install @tidings/redis`,
+    );
+  }
 }

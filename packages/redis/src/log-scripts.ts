@@ -1,0 +1,64 @@
+/**
+ * The Lua scripts that keep the log consistent. Redis runs a script atomically, so the epoch,
+ * the sequence, the stream entry, the id index and the trimming change together or not at all
+ * as far as any other client can see.
+ *
+ * Keys: KEYS[1] `<key>:meta` (hash: `epoch`, `sequence`, `last`), KEYS[2] `<key>:log` (the
+ * stream; entry ids are `<sequence>-0`, fields `e` epoch, `i` update id, `t` Redis time in ms,
+ * `u` the update as JSON), KEYS[3] `<key>:ids` (hash: update id → sequence, for
+ * `Last-Event-ID` lookups; it holds exactly the ids still in the stream).
+ */
+
+/**
+ * Makes sure the log has an epoch; when it has none (a new or flushed Redis), starts a new
+ * one with ARGV[1] and drops whatever a previous epoch left. Returns `{epoch, sequence, last?}`.
+ */
+const ENSURE_EPOCH = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'sequence', 0)
+  redis.call('HDEL', KEYS[1], 'last')
+end
+`;
+
+export const HEAD_SCRIPT = `${ENSURE_EPOCH}
+local state = redis.call('HMGET', KEYS[1], 'epoch', 'sequence', 'last')
+return state
+`;
+
+/**
+ * Appends one update: ARGV[1] a new epoch in case there is none, ARGV[2] the update id,
+ * ARGV[3] the update as JSON, ARGV[4] the most entries kept, ARGV[5] the longest age kept in
+ * ms (0: none). Returns `{epoch, sequence}`.
+ *
+ * Trimming removes the oldest entries beyond the length or older than the age, at most 100
+ * per append (length trimming needs one per append, so it never falls behind), and removes
+ * their ids from the index unless a later update reused the id.
+ */
+export const APPEND_SCRIPT = `${ENSURE_EPOCH}
+local sequence = redis.call('HINCRBY', KEYS[1], 'sequence', 1)
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('XADD', KEYS[2], sequence .. '-0', 'e', epoch, 'i', ARGV[2], 't', now, 'u', ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[2], sequence)
+redis.call('HSET', KEYS[1], 'last', ARGV[2])
+local maxEvents = tonumber(ARGV[4])
+local maxAge = tonumber(ARGV[5])
+local length = redis.call('XLEN', KEYS[2])
+for _ = 1, 100 do
+  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+  if not oldest then break end
+  local fields = oldest[2]
+  local tooOld = maxAge > 0 and tonumber(fields[6]) < now - maxAge
+  if length <= maxEvents and not tooOld then break end
+  redis.call('XDEL', KEYS[2], oldest[1])
+  length = length - 1
+  local oldSequence = string.match(oldest[1], '^(%d+)')
+  if redis.call('HGET', KEYS[3], fields[4]) == oldSequence then
+    redis.call('HDEL', KEYS[3], fields[4])
+  end
+end
+return {epoch, sequence}
+`;

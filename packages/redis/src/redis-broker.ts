@@ -1,0 +1,443 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type Broker,
+  type BrokerContext,
+  type BrokerFeed,
+  type BrokerHealth,
+  BrokerUnavailableError,
+  encodeUpdate,
+  type Logger,
+  type LogHead,
+  type LogPosition,
+  type ReplayFrom,
+  type ReplayOptions,
+  type ReplayPage,
+  type StoredUpdate,
+  type Update,
+} from '@tidings/hub';
+import { Redis, type RedisOptions } from 'ioredis';
+import { APPEND_SCRIPT, HEAD_SCRIPT } from './log-scripts.js';
+import { RedisBrokerMetrics } from './redis-broker-metrics.js';
+import {
+  parseRedisTransport,
+  REDIS_DEFAULTS,
+  type RedisTransportOptions,
+} from './redis-transport-options.js';
+
+/** How long one blocking read waits before the feed looks at the epoch again, ms. */
+const BLOCK_MS = 1000;
+/** The most entries one read of the feed takes. */
+const READ_COUNT = 1000;
+/** Reconnection backoff: 50 ms, doubling, at most this, ms. */
+const MAX_RECONNECT_DELAY_MS = 500;
+
+/** The commands the scripts add to a connection. */
+interface LogConnection extends Redis {
+  tidingsHead(meta: string, log: string, ids: string, epoch: string): Promise<(string | null)[]>;
+  tidingsAppend(
+    meta: string,
+    log: string,
+    ids: string,
+    epoch: string,
+    id: string,
+    json: string,
+    maxEvents: number,
+    maxAgeMs: number,
+  ): Promise<[string, number]>;
+}
+
+/** A stream entry as ioredis returns it: `[id, [field, value, ...]]`. */
+type Entry = [string, string[]];
+
+/** The JSON kept in an entry's `u` field. */
+interface KeptUpdate extends Update {
+  readonly acceptedAt: number;
+}
+
+/**
+ * The hub's log on Redis Streams, shared by every node that names the same Redis and key.
+ *
+ * - Appends go through one Lua script that keeps the epoch, the sequence (entry ids are
+ *   `<sequence>-0`), the id index and the trimming consistent; the publisher is acknowledged
+ *   once Redis has run it (and, with `wait=N`, once N replicas confirmed it).
+ * - Each node reads the stream with ONE blocking `XREAD` on a connection of its own, and hands
+ *   what it reads to its hub's fan-out; after a disconnection it reads on from the last
+ *   position it delivered, so nothing is lost or repeated. Entries trimmed before it could
+ *   read them are reported as a gap; a log found without its epoch (FLUSHALL, a failover to an
+ *   empty replica) gets a new one, and the feed moves to it through a gap.
+ * - Replay pages with `XRANGE`, never past the join point.
+ * - Redis unreachable: commands fail at once (no offline queue) or after `timeout`, as
+ *   BrokerUnavailableError, and the connections reconnect on their own.
+ */
+export class RedisBroker implements Broker {
+  readonly name = 'redis';
+  readonly #options: RedisTransportOptions;
+  readonly #logger: Logger;
+  readonly #metrics: RedisBrokerMetrics;
+  readonly #keys: readonly [meta: string, log: string, ids: string];
+  readonly #commands: LogConnection;
+  #reader: LogConnection | undefined;
+  #feed: BrokerFeed | undefined;
+  #reading: Promise<void> | undefined;
+  #readerHealth: BrokerHealth = { ready: true };
+  #closed = false;
+
+  constructor(options: RedisTransportOptions, context: BrokerContext) {
+    this.#options = options;
+    this.#logger = context.logger;
+    this.#metrics = new RedisBrokerMetrics(context.registry);
+    this.#keys = [`${options.key}:meta`, `${options.key}:log`, `${options.key}:ids`];
+    this.#commands = this.#connect('tidings', options.timeoutMs);
+  }
+
+  /** Reads a `redis://` or `rediss://` transport URL (see {@link parseRedisTransport}). */
+  static fromUrl(url: URL, context: BrokerContext): RedisBroker {
+    return new RedisBroker(parseRedisTransport(url), context);
+  }
+
+  /** Where this broker's Redis is, for messages: `host:port`, without credentials. */
+  get address(): string {
+    return new URL(this.#options.connection).host;
+  }
+
+  async start(feed: BrokerFeed): Promise<void> {
+    this.#assertOpen();
+    const reader = this.#connect('tidings-feed', BLOCK_MS + this.#options.timeoutMs);
+    this.#reader = reader;
+    let head: LogHead;
+    try {
+      await Promise.all([this.#opened(this.#commands), this.#opened(reader)]);
+      head = await this.head();
+    } catch (error) {
+      // Nothing keeps retrying behind a hub that failed to start.
+      await this.close();
+      throw error;
+    }
+    this.#feed = feed;
+    this.#reading = this.#read(reader, { epoch: head.epoch, sequence: head.sequence });
+  }
+
+  async publish(update: Update): Promise<StoredUpdate> {
+    this.#assertOpen();
+    const acceptedAt = performance.timeOrigin + performance.now();
+    const kept: KeptUpdate = {
+      topics: update.topics,
+      data: update.data,
+      private: update.private,
+      id: update.id,
+      type: update.type,
+      retry: update.retry,
+      acceptedAt,
+    };
+    const [meta, log, ids] = this.#keys;
+    const [epoch, sequence] = await this.#call('append the update', () =>
+      this.#commands.tidingsAppend(
+        meta,
+        log,
+        ids,
+        randomUUID(),
+        update.id,
+        JSON.stringify(kept),
+        this.#options.maxEvents,
+        this.#options.maxAgeMs,
+      ),
+    );
+    const wanted = this.#options.waitReplicas;
+    if (wanted > 0) {
+      const confirmed = await this.#call('wait for replicas', () =>
+        this.#commands.wait(wanted, this.#options.waitTimeoutMs),
+      );
+      if (confirmed < wanted) {
+        this.#metrics.publishes.inc({ outcome: 'unreplicated' });
+        throw new BrokerUnavailableError(
+          `only ${confirmed} of ${wanted} Redis replicas confirmed the update within ${this.#options.waitTimeoutMs} ms; it may still be delivered`,
+        );
+      }
+    }
+    this.#metrics.publishes.inc({ outcome: 'kept' });
+    this.#metrics.publishSeconds.observe(
+      (performance.timeOrigin + performance.now() - acceptedAt) / 1000,
+    );
+    return { ...kept, epoch, sequence: Number(sequence), chunk: encodeUpdate(update) };
+  }
+
+  async head(): Promise<LogHead> {
+    this.#assertOpen();
+    const [epoch, sequence, last] = await this.#call('read the head of the log', () =>
+      this.#commands.tidingsHead(...this.#keys, randomUUID()),
+    );
+    return { epoch: epoch!, sequence: Number(sequence), lastEventId: last ?? undefined };
+  }
+
+  async replay(from: ReplayFrom, options: ReplayOptions): Promise<ReplayPage> {
+    this.#assertOpen();
+    const [meta, log, ids] = this.#keys;
+    const { upTo } = options;
+    if (from.kind === 'position' && from.position.epoch !== upTo.epoch) return EPOCH_CHANGED;
+    const [epoch, idSequence, oldest] = await this.#call('look up the replay start', async () => {
+      const replies = await this.#commands
+        .multi()
+        .hget(meta, 'epoch')
+        .hget(ids, from.kind === 'id' ? from.id : '')
+        .xrange(log, '-', '+', 'COUNT', 1)
+        .exec();
+      if (!replies) throw new Error('the lookup transaction was aborted');
+      for (const [error] of replies) if (error) throw error;
+      return replies.map(([, value]) => value) as [string | null, string | null, Entry[]];
+    });
+    if (epoch !== upTo.epoch) return EPOCH_CHANGED;
+    const first = oldest[0] === undefined ? undefined : sequenceOf(oldest[0][0]);
+
+    // The page starts with the entry just before the replay, when there is one to name: its
+    // id is the `Last-Event-ID` the hub sends back.
+    let outcome: ReplayPage['outcome'];
+    let after: number | undefined;
+    if (from.kind === 'earliest') {
+      outcome = 'earliest';
+    } else if (from.kind === 'id') {
+      if (idSequence === null || (first !== undefined && Number(idSequence) < first)) {
+        outcome = 'unknown-id';
+      } else {
+        outcome = 'resumed';
+        after = Number(idSequence);
+      }
+    } else if (first !== undefined && from.position.sequence < first - 1) {
+      // Trimmed between two pages: the rest of the replay would have a hole.
+      outcome = 'unknown-id';
+    } else {
+      outcome = 'resumed';
+      after = from.position.sequence;
+    }
+    if (upTo.sequence <= (after ?? 0)) {
+      const precedingId = after === undefined ? undefined : await this.#idAt(after);
+      return { outcome, updates: [], precedingId, next: undefined };
+    }
+
+    const limit = Math.max(1, options.limit);
+    const entries = await this.#call('read the log', () =>
+      this.#commands.xrange(
+        log,
+        after === undefined ? '-' : `${after}-0`,
+        `${upTo.sequence}-0`,
+        'COUNT',
+        limit + (after === undefined ? 0 : 1),
+      ),
+    );
+    let precedingId: string | undefined;
+    const updates: StoredUpdate[] = [];
+    for (const entry of entries as Entry[]) {
+      const sequence = sequenceOf(entry[0]);
+      const stored = decodeEntry(entry, sequence);
+      // Every entry names its epoch: one of another epoch means the log was reset meanwhile.
+      if (stored.epoch !== upTo.epoch) return EPOCH_CHANGED;
+      if (sequence === after) precedingId = stored.id;
+      else updates.push(stored);
+    }
+    const last = updates.at(-1)?.sequence;
+    const next =
+      updates.length === limit && last !== undefined && last < upTo.sequence
+        ? { epoch: upTo.epoch, sequence: last }
+        : undefined;
+    return { outcome, updates, precedingId, next };
+  }
+
+  async health(): Promise<BrokerHealth> {
+    if (this.#closed) return { ready: false, reason: 'the Redis broker is closed' };
+    if (this.#commands.status !== 'ready') {
+      return {
+        ready: false,
+        reason: `Redis at ${this.address} is unreachable (${this.#commands.status})`,
+      };
+    }
+    return this.#readerHealth;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#feed = undefined;
+    this.#reader?.disconnect();
+    this.#commands.disconnect();
+    await this.#reading;
+  }
+
+  // ---- the feed ------------------------------------------------------------------------
+
+  /** The one blocking read of this node: from `position` on, for as long as the broker is open. */
+  async #read(reader: LogConnection, start: LogPosition): Promise<void> {
+    const [meta, log] = this.#keys;
+    let position = start;
+    let failures = 0;
+    while (!this.#closed) {
+      try {
+        const epoch = await reader.hget(meta, 'epoch');
+        if (epoch !== position.epoch) {
+          const head = await reader.tidingsHead(...this.#keys, randomUUID());
+          const resumeAfter = { epoch: head[0]!, sequence: 0 };
+          this.#gap(
+            position,
+            resumeAfter,
+            'the Redis log was reset (flushed, or failed over to a replica without it)',
+          );
+          position = resumeAfter;
+        }
+        const reply = (await reader.xread(
+          'COUNT',
+          READ_COUNT,
+          'BLOCK',
+          BLOCK_MS,
+          'STREAMS',
+          log,
+          `${position.sequence}-0`,
+        )) as [string, Entry[]][] | null;
+        if (failures > 0) {
+          failures = 0;
+          this.#setReaderHealth({ ready: true });
+        }
+        for (const entry of reply?.[0]?.[1] ?? []) {
+          if (this.#closed) return;
+          const sequence = sequenceOf(entry[0]);
+          const stored = decodeEntry(entry, sequence);
+          // Of another epoch: the log was reset since the epoch was read; read it again.
+          if (stored.epoch !== position.epoch) break;
+          if (sequence !== position.sequence + 1) {
+            this.#gap(
+              position,
+              { epoch: position.epoch, sequence: sequence - 1 },
+              `updates ${position.sequence + 1}–${sequence - 1} were trimmed from the Redis log before this node read them (raise max_events or max_age)`,
+            );
+          }
+          position = { epoch: position.epoch, sequence };
+          this.#metrics.feedUpdates.inc();
+          this.#feed?.update(stored);
+        }
+      } catch (error) {
+        if (this.#closed) return;
+        failures++;
+        if (failures === 1) {
+          this.#setReaderHealth({
+            ready: false,
+            reason: `Redis at ${this.address} is unreachable: ${(error as Error).message}`,
+          });
+        }
+        await pause(Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** failures));
+      }
+    }
+  }
+
+  #gap(after: LogPosition, resumeAfter: LogPosition, reason: string): void {
+    this.#metrics.feedGaps.inc();
+    this.#logger.warn({ after, resumeAfter }, `the Redis feed has a gap: ${reason}`);
+    this.#feed?.gap({ after, resumeAfter, reason });
+  }
+
+  #setReaderHealth(health: BrokerHealth): void {
+    this.#readerHealth = health;
+    this.#metrics.up.set(health.ready ? 1 : 0);
+    this.#feed?.health(health);
+  }
+
+  // ---- plumbing ------------------------------------------------------------------------
+
+  /** `name` shows in `CLIENT LIST`, so operators tell the feed from the commands. */
+  #connect(name: string, commandTimeout: number): LogConnection {
+    const options: RedisOptions = {
+      lazyConnect: true,
+      // A command while Redis is unreachable fails at once instead of waiting in a queue: the
+      // publisher gets its 503 now, and nothing is sent twice after a reconnection.
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout,
+      connectTimeout: Math.max(commandTimeout, 1000),
+      retryStrategy: (attempt) => Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** attempt),
+      connectionName: name,
+    };
+    const connection = new Redis(this.#options.connection, options) as LogConnection;
+    connection.defineCommand('tidingsHead', { numberOfKeys: 3, lua: HEAD_SCRIPT });
+    connection.defineCommand('tidingsAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
+    // Errors reach the callers of commands; the connection itself only reconnects.
+    connection.on('error', () => {});
+    return connection;
+  }
+
+  /** Connects, or fails with the reason the last attempt gave (e.g. ECONNREFUSED). */
+  async #opened(connection: LogConnection): Promise<void> {
+    let reason: Error | undefined;
+    const remember = (error: Error): void => {
+      reason = error;
+    };
+    connection.on('error', remember);
+    try {
+      await connection.connect();
+    } catch (error) {
+      throw new BrokerUnavailableError(
+        `cannot reach Redis at ${this.address}: ${(reason ?? (error as Error)).message}`,
+      );
+    } finally {
+      connection.off('error', remember);
+    }
+  }
+
+  async #call<T>(what: string, command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      if (this.#closed) throw new BrokerUnavailableError('the Redis broker is closed');
+      this.#metrics.errors.inc();
+      throw new BrokerUnavailableError(
+        `Redis at ${this.address} could not ${what}: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  async #idAt(sequence: number): Promise<string | undefined> {
+    const [entry] = (await this.#call('read the log', () =>
+      this.#commands.xrange(this.#keys[1], `${sequence}-0`, `${sequence}-0`),
+    )) as Entry[];
+    return entry?.[1][3];
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new BrokerUnavailableError('the Redis broker is closed');
+  }
+}
+
+export { REDIS_DEFAULTS };
+
+const EPOCH_CHANGED: ReplayPage = {
+  outcome: 'epoch-changed',
+  updates: [],
+  precedingId: undefined,
+  next: undefined,
+};
+
+/** Entry ids are `<sequence>-0`. */
+function sequenceOf(entryId: string): number {
+  return Number(entryId.slice(0, entryId.indexOf('-')));
+}
+
+/** Fields are written in one order by the append script: e, i, t, u. */
+function decodeEntry(entry: Entry, sequence: number): StoredUpdate {
+  const fields = entry[1];
+  const kept = JSON.parse(fields[7]!) as KeptUpdate;
+  const update: Update = {
+    topics: kept.topics,
+    data: kept.data,
+    private: kept.private,
+    id: kept.id,
+    type: kept.type ?? undefined,
+    retry: kept.retry ?? undefined,
+  };
+  return {
+    ...update,
+    epoch: fields[1]!,
+    sequence,
+    chunk: encodeUpdate(update),
+    acceptedAt: kept.acceptedAt,
+  };
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
