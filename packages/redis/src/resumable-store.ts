@@ -1,9 +1,10 @@
-import type {
-  AppendResult,
-  ResumableStore,
-  StoredEntry,
-  StreamEntry,
-  StreamSlice,
+import {
+  type AppendResult,
+  checkAppendBatch,
+  type ResumableStore,
+  type StoredEntry,
+  type StreamEntry,
+  type StreamSlice,
 } from '@tidings/server';
 import { Redis } from 'ioredis';
 
@@ -29,28 +30,34 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
-/** KEYS meta log lease; ARGV producer seq type data terminal retentionMs keepMs channel. */
+/**
+ * KEYS meta log lease; ARGV producer seq terminal retentionMs keepMs channel, then type and data
+ * of each entry. All or nothing: a script runs whole.
+ */
 const APPEND = `
 local meta = redis.call('HMGET', KEYS[1], 'producer', 'ended', 'interruptedAt')
 if not meta[1] or meta[1] ~= ARGV[1] then return 'lost' end
 local length = redis.call('XLEN', KEYS[2])
 local seq = tonumber(ARGV[2])
-if seq < length then
-  if meta[3] and seq >= tonumber(meta[3]) then return 'lost' end
+local count = (#ARGV - 6) / 2
+if seq > length then return redis.error_reply('GAP the next position is ' .. length) end
+if seq + count <= length then
+  if meta[3] and seq + count > tonumber(meta[3]) then return 'lost' end
   return 'duplicate'
 end
 if meta[2] == '1' then return 'lost' end
-if seq > length then return redis.error_reply('GAP the next position is ' .. length) end
-redis.call('XADD', KEYS[2], (seq + 1) .. '-0', 't', ARGV[3], 'd', ARGV[4])
-if ARGV[5] == '1' then
-  redis.call('HSET', KEYS[1], 'ended', '1')
-  redis.call('PEXPIRE', KEYS[1], ARGV[6])
-  redis.call('PEXPIRE', KEYS[2], ARGV[6])
-  redis.call('DEL', KEYS[3])
-elseif seq == 0 then
-  redis.call('PEXPIRE', KEYS[2], ARGV[7])
+for i = length - seq, count - 1 do
+  redis.call('XADD', KEYS[2], (seq + i + 1) .. '-0', 't', ARGV[7 + 2 * i], 'd', ARGV[8 + 2 * i])
 end
-redis.call('PUBLISH', ARGV[8], 'a')
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], 'ended', '1')
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+  redis.call('DEL', KEYS[3])
+elseif length == 0 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+end
+redis.call('PUBLISH', ARGV[6], 'a' .. (seq + count))
 return 'appended'`;
 
 /** KEYS meta log lease; ARGV producer leaseMs keepMs. */
@@ -71,7 +78,7 @@ redis.call('XADD', KEYS[2], (length + 1) .. '-0', 't', 'failed', 'd', ARGV[1])
 redis.call('HSET', KEYS[1], 'ended', '1', 'interruptedAt', length)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
-redis.call('PUBLISH', ARGV[3], 'a')
+redis.call('PUBLISH', ARGV[3], 'a' .. (length + 1))
 return 1`;
 
 /** KEYS meta log; ARGV start limit. Returns false for no stream, else {length, ended, entries}. */
@@ -143,13 +150,19 @@ export class RedisResumableStore implements ResumableStore {
   readonly #listeners = new Map<string, Set<(message: string) => void>>();
   readonly #lingering = new Map<string, NodeJS.Timeout>();
   readonly #subscribed = new Map<string, Promise<unknown>>();
+  /** Channels whose subscription Redis confirmed. */
+  readonly #ready = new Set<string>();
+  /** Per subscribed channel, the log length the last `a<length>` message announced. */
+  readonly #knownLength = new Map<string, number>();
   #closed = false;
 
   constructor(options: RedisResumableStoreOptions) {
     this.#ownsConnection = typeof options.redis === 'string';
     const redis =
       typeof options.redis === 'string'
-        ? new Redis(options.redis, { maxRetriesPerRequest: 2 })
+        ? // Auto-pipelining: the commands of many streams in one event-loop turn go to Redis as
+          // one write, which is what lets a thousand concurrent replies share a connection.
+          new Redis(options.redis, { maxRetriesPerRequest: 2, enableAutoPipelining: true })
         : options.redis;
     this.#prefix = options.prefix ?? 'tidings:resumable:';
     redis.defineCommand('resumableCreate', { numberOfKeys: 2, lua: CREATE });
@@ -159,11 +172,12 @@ export class RedisResumableStore implements ResumableStore {
     redis.defineCommand('resumableRead', { numberOfKeys: 2, lua: READ });
     redis.defineCommand('resumableRequestStop', { numberOfKeys: 1, lua: REQUEST_STOP });
     this.#redis = redis as ScriptedRedis;
-    this.#subscriber = redis.duplicate();
+    this.#subscriber = redis.duplicate({ enableAutoPipelining: false });
     // A subscriber that lost its connection resubscribes on its own (ioredis does); an error
     // event without a listener would crash the process.
     this.#subscriber.on('error', () => {});
     this.#subscriber.on('message', (channel: string, message: string) => {
+      if (message.startsWith('a')) this.#knownLength.set(channel, Number(message.slice(1)));
       for (const listener of [...(this.#listeners.get(channel) ?? [])]) listener(message);
     });
   }
@@ -185,10 +199,14 @@ export class RedisResumableStore implements ResumableStore {
     id: string,
     producer: string,
     seq: number,
-    entry: StreamEntry,
+    entries: readonly StreamEntry[],
     retentionMs: number,
   ): Promise<AppendResult> {
+    checkAppendBatch(id, entries);
     const k = this.#keys(id);
+    const fields: string[] = [];
+    for (const entry of entries) fields.push(entry.type, entry.data);
+    const last = entries[entries.length - 1] as StreamEntry;
     try {
       return await this.#redis.resumableAppend(
         k.meta,
@@ -196,12 +214,11 @@ export class RedisResumableStore implements ResumableStore {
         k.lease,
         producer,
         seq,
-        entry.type,
-        entry.data,
-        TERMINAL.has(entry.type) ? '1' : '0',
+        TERMINAL.has(last.type) ? '1' : '0',
         Math.ceil(retentionMs),
         ORPHAN_KEEP_MS,
         k.channel,
+        ...fields,
       );
     } catch (error) {
       if (error instanceof Error && error.message.includes('GAP')) {
@@ -237,16 +254,22 @@ export class RedisResumableStore implements ResumableStore {
       wake = resolve;
     });
     const onMessage = (message: string) => {
-      if (message === 'a') wake();
+      if (message.startsWith('a') && Number(message.slice(1)) - 1 > after) wake();
     };
     const timer = setTimeout(wake, timeoutMs);
     signal.addEventListener('abort', wake, { once: true });
     const unlisten = this.#listen(k.channel, onMessage);
     try {
-      // An append between the caller's read and the subscription would not wake us: look once
-      // more now that we listen.
-      await this.#subscribed.get(k.channel);
-      if (!signal.aborted && (await this.#redis.xlen(k.log)) - 1 > after) wake();
+      const known = this.#ready.has(k.channel) ? this.#knownLength.get(k.channel) : undefined;
+      if (known !== undefined) {
+        // Subscribed all along (a reader waiting again): the announcements say how long it is.
+        if (known - 1 > after) wake();
+      } else {
+        // A new subscription: an append between the caller's read and it would not wake us,
+        // so look once more now that we listen.
+        await this.#subscribed.get(k.channel);
+        if (!signal.aborted && (await this.#redis.xlen(k.log)) - 1 > after) wake();
+      }
       await woken;
     } finally {
       clearTimeout(timer);
@@ -354,6 +377,8 @@ export class RedisResumableStore implements ResumableStore {
         if ((this.#listeners.get(channel)?.size ?? 0) > 0) return;
         this.#listeners.delete(channel);
         this.#subscribed.delete(channel);
+        this.#ready.delete(channel);
+        this.#knownLength.delete(channel);
         this.#subscriber.unsubscribe(channel).catch(() => {});
       }, SUBSCRIPTION_LINGER_MS);
       timer.unref();

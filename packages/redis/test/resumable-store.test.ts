@@ -57,18 +57,18 @@ describe.skipIf(!redisServerBinary)('RedisResumableStore on a real redis-server'
     const b = instance();
     expect(await a.create('idem', 'p', 5_000)).toBe(true);
     expect(await b.create('idem', 'q', 5_000)).toBe(false);
-    expect(await a.append('idem', 'p', 0, { type: 'token', data: 'héllo ✓' }, 1_000)).toBe(
+    expect(await a.append('idem', 'p', 0, [{ type: 'token', data: 'héllo ✓' }], 1_000)).toBe(
       'appended',
     );
-    expect(await b.append('idem', 'p', 0, { type: 'token', data: 'héllo ✓' }, 1_000)).toBe(
+    expect(await b.append('idem', 'p', 0, [{ type: 'token', data: 'héllo ✓' }], 1_000)).toBe(
       'duplicate',
     );
-    expect(await b.append('idem', 'q', 1, { type: 'token', data: 'x' }, 1_000)).toBe('lost');
-    await expect(a.append('idem', 'p', 3, { type: 't', data: '' }, 1_000)).rejects.toThrow(
+    expect(await b.append('idem', 'q', 1, [{ type: 'token', data: 'x' }], 1_000)).toBe('lost');
+    await expect(a.append('idem', 'p', 3, [{ type: 't', data: '' }], 1_000)).rejects.toThrow(
       /append at 3, but the next position is 1/,
     );
-    expect(await a.append('idem', 'p', 1, { type: 'done', data: '' }, 1_000)).toBe('appended');
-    expect(await a.append('idem', 'p', 2, { type: 'token', data: 'late' }, 1_000)).toBe('lost');
+    expect(await a.append('idem', 'p', 1, [{ type: 'done', data: '' }], 1_000)).toBe('appended');
+    expect(await a.append('idem', 'p', 2, [{ type: 'token', data: 'late' }], 1_000)).toBe('lost');
     expect(await b.read('idem', -1, 10)).toEqual({
       entries: [
         { seq: 0, type: 'token', data: 'héllo ✓' },
@@ -79,6 +79,14 @@ describe.skipIf(!redisServerBinary)('RedisResumableStore on a real redis-server'
     });
     expect(await b.read('idem', 0, 10)).toMatchObject({ entries: [{ seq: 1, type: 'done' }] });
     expect(await b.read('missing', -1, 10)).toBeUndefined();
+
+    // Batches: whole, and a retry overlapping what is stored adds only the rest.
+    const t = (data: string) => ({ type: 't', data });
+    await a.create('batch', 'p', 5_000);
+    expect(await a.append('batch', 'p', 0, [t('a'), t('b')], 1_000)).toBe('appended');
+    expect(await b.append('batch', 'p', 1, [t('b'), t('c')], 1_000)).toBe('appended');
+    expect(await b.append('batch', 'p', 0, [t('a'), t('b'), t('c')], 1_000)).toBe('duplicate');
+    expect((await a.read('batch', -1, 10))?.entries.map((e) => e.data)).toEqual(['a', 'b', 'c']);
   });
 
   it('retains an ended stream by key expiry, and the lease is a key with PX expiry', async () => {
@@ -89,7 +97,7 @@ describe.skipIf(!redisServerBinary)('RedisResumableStore on a real redis-server'
       const leaseTtl = await redis.pttl('test:ttl:lease');
       expect(leaseTtl).toBeGreaterThan(4_000);
       expect(leaseTtl).toBeLessThanOrEqual(5_000);
-      await store.append('ttl', 'p', 0, { type: 'done', data: '' }, 200);
+      await store.append('ttl', 'p', 0, [{ type: 'done', data: '' }], 200);
       expect(await redis.exists('test:ttl:lease')).toBe(0);
       expect(await redis.pttl('test:ttl:log')).toBeLessThanOrEqual(200);
       await sleep(300);
@@ -138,7 +146,7 @@ describe.skipIf(!redisServerBinary)('RedisResumableStore on a real redis-server'
   it('a producer that stops renewing (its connection gone) leaves readers `failed` within the bound', async () => {
     const dying = instance();
     await dying.create('orphan', 'dead', 300);
-    await dying.append('orphan', 'dead', 0, { type: 'token', data: 'stored' }, 60_000);
+    await dying.append('orphan', 'dead', 0, [{ type: 'token', data: 'stored' }], 60_000);
     await dying.close();
     const reader = new ResumableStreams({ ...fast, store: instance() });
     const began = Date.now();

@@ -23,6 +23,7 @@ export {
   type HistoryOptions,
 } from './history.js';
 export {
+  checkAppendBatch,
   MemoryResumableStore,
   type MemoryResumableStoreOptions,
 } from './resumable/memory-resumable-store.js';

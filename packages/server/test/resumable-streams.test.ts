@@ -172,7 +172,7 @@ describe('ResumableStreams', () => {
     const store = new MemoryResumableStore();
     // A producer that appended and then died: it never renews its lease.
     await store.create('orphan', 'dead-producer', 150);
-    await store.append('orphan', 'dead-producer', 0, { type: 'token', data: 'kept' }, 60_000);
+    await store.append('orphan', 'dead-producer', 0, [{ type: 'token', data: 'kept' }], 60_000);
     const streams = new ResumableStreams({ store, leaseMs: 150, pollMs: 50 });
     const began = Date.now();
     const events = await collect(await streams.readStream('orphan'));
@@ -185,7 +185,7 @@ describe('ResumableStreams', () => {
     expect(took).toBeLessThan(150 + 50 + 1_000);
     // The dead producer, were it to come back, cannot append any more.
     expect(
-      await store.append('orphan', 'dead-producer', 1, { type: 'token', data: 'late' }, 1),
+      await store.append('orphan', 'dead-producer', 1, [{ type: 'token', data: 'late' }], 1),
     ).toBe('lost');
   });
 
@@ -215,16 +215,16 @@ describe('MemoryResumableStore', () => {
     const store = new MemoryResumableStore();
     expect(await store.create('s', 'p', 1_000)).toBe(true);
     expect(await store.create('s', 'q', 1_000)).toBe(false);
-    expect(await store.append('s', 'p', 0, { type: 't', data: 'a' }, 1_000)).toBe('appended');
+    expect(await store.append('s', 'p', 0, [{ type: 't', data: 'a' }], 1_000)).toBe('appended');
     // A retry of the same append: nothing changes.
-    expect(await store.append('s', 'p', 0, { type: 't', data: 'a' }, 1_000)).toBe('duplicate');
+    expect(await store.append('s', 'p', 0, [{ type: 't', data: 'a' }], 1_000)).toBe('duplicate');
     // Another producer may not write into it.
-    expect(await store.append('s', 'q', 1, { type: 't', data: 'x' }, 1_000)).toBe('lost');
-    await expect(store.append('s', 'p', 5, { type: 't', data: 'gap' }, 1_000)).rejects.toThrow(
+    expect(await store.append('s', 'q', 1, [{ type: 't', data: 'x' }], 1_000)).toBe('lost');
+    await expect(store.append('s', 'p', 5, [{ type: 't', data: 'gap' }], 1_000)).rejects.toThrow(
       RangeError,
     );
-    expect(await store.append('s', 'p', 1, { type: 'done', data: '' }, 1_000)).toBe('appended');
-    expect(await store.append('s', 'p', 2, { type: 't', data: 'after end' }, 1_000)).toBe('lost');
+    expect(await store.append('s', 'p', 1, [{ type: 'done', data: '' }], 1_000)).toBe('appended');
+    expect(await store.append('s', 'p', 2, [{ type: 't', data: 'after end' }], 1_000)).toBe('lost');
     expect(await store.read('s', -1, 10)).toEqual({
       entries: [
         { seq: 0, type: 't', data: 'a' },
@@ -233,6 +233,20 @@ describe('MemoryResumableStore', () => {
       length: 2,
       ended: true,
     });
+  });
+
+  it('appends a batch whole; a retried batch that overlaps what is stored adds only the rest', async () => {
+    const store = new MemoryResumableStore();
+    await store.create('b', 'p', 1_000);
+    const t = (data: string) => ({ type: 't', data });
+    expect(await store.append('b', 'p', 0, [t('a'), t('b')], 1_000)).toBe('appended');
+    expect(await store.append('b', 'p', 1, [t('b'), t('c')], 1_000)).toBe('appended');
+    expect(await store.append('b', 'p', 0, [t('a'), t('b'), t('c')], 1_000)).toBe('duplicate');
+    await expect(
+      store.append('b', 'p', 3, [{ type: 'done', data: '' }, t('d')], 1_000),
+    ).rejects.toThrow(/only the last entry/);
+    await expect(store.append('b', 'p', 3, [], 1_000)).rejects.toThrow(/at least one entry/);
+    expect((await store.read('b', -1, 10))?.entries.map((e) => e.data)).toEqual(['a', 'b', 'c']);
   });
 
   it('refuses new streams beyond maxStreams with StoreFullError', async () => {

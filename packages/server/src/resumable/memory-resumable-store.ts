@@ -67,22 +67,26 @@ export class MemoryResumableStore implements ResumableStore {
     id: string,
     producer: string,
     seq: number,
-    entry: StreamEntry,
+    entries: readonly StreamEntry[],
     retentionMs: number,
   ): Promise<AppendResult> {
+    checkAppendBatch(id, entries);
     const stream = this.#streams.get(id);
     if (!stream || stream.producer !== producer) return 'lost';
     const next = stream.entries.length;
-    if (seq < next) {
-      return stream.interruptedAt !== undefined && seq >= stream.interruptedAt
+    if (seq > next) {
+      throw new RangeError(`Stream ${id}: append at ${seq}, but the next position is ${next}`);
+    }
+    const end = seq + entries.length;
+    if (end <= next) {
+      return stream.interruptedAt !== undefined && end > stream.interruptedAt
         ? 'lost'
         : 'duplicate';
     }
     if (stream.ended) return 'lost';
-    if (seq > next) {
-      throw new RangeError(`Stream ${id}: append at ${seq}, but the next position is ${next}`);
+    for (let i = next - seq; i < entries.length; i++) {
+      this.#push(id, stream, entries[i] as StreamEntry, retentionMs);
     }
-    this.#push(id, stream, entry, retentionMs);
     return 'appended';
   }
 
@@ -158,6 +162,7 @@ export class MemoryResumableStore implements ResumableStore {
   }
 
   #push(id: string, stream: MemoryStream, entry: StreamEntry, retentionMs: number): void {
+    // Copied: the caller's object must not change what readers get.
     stream.entries.push({ seq: stream.entries.length, type: entry.type, data: entry.data });
     if (STREAM_END_TYPES.has(entry.type)) {
       stream.ended = true;
@@ -167,5 +172,16 @@ export class MemoryResumableStore implements ResumableStore {
       stream.expiry.unref?.();
     }
     for (const wake of [...stream.waiters]) wake();
+  }
+}
+
+/** For stores: an append carries at least one entry, and only its last may end the stream. */
+export function checkAppendBatch(id: string, entries: readonly StreamEntry[]): void {
+  if (entries.length === 0)
+    throw new RangeError(`Stream ${id}: an append needs at least one entry`);
+  for (let i = 0; i < entries.length - 1; i++) {
+    if (STREAM_END_TYPES.has((entries[i] as StreamEntry).type)) {
+      throw new RangeError(`Stream ${id}: only the last entry of an append may end the stream`);
+    }
   }
 }

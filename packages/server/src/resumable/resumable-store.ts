@@ -59,12 +59,15 @@ export interface ResumableStore {
    * stream with this id exists.
    */
   create(id: string, producer: string, leaseMs: number): Promise<boolean>;
-  /** Appends `entry` at `seq` for `producer`. A terminal entry ends the stream. */
+  /**
+   * Appends `entries` at positions `seq`, `seq + 1`, ... for `producer`, all or nothing. Only
+   * the last may be terminal; it ends the stream. Positions already stored are skipped (a retry).
+   */
   append(
     id: string,
     producer: string,
     seq: number,
-    entry: StreamEntry,
+    entries: readonly StreamEntry[],
     retentionMs: number,
   ): Promise<AppendResult>;
   /**

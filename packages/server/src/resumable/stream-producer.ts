@@ -12,6 +12,8 @@ export type StreamSource = (signal: AbortSignal) => AsyncIterable<StreamEntry | 
 
 export const STOP_REQUESTED = 'Stopped on request.';
 const APPEND_ATTEMPTS = 4;
+/** Most events one append carries. */
+const MAX_BATCH = 256;
 
 /**
  * Runs one stream's source on this instance: appends each event to the store under the next
@@ -45,38 +47,68 @@ export async function produceStream(
   });
 
   let seq = 0;
+  let produced = 0;
   let dataLength = 0;
   let end: StreamEntry;
   let iterator: AsyncIterator<StreamEntry | string> | undefined;
   let sourceDone = false;
-  // Racing each step against the abort: a source stuck waiting on its upstream must not keep
-  // the stream open once it was stopped.
-  const aborted = new Promise<never>((_, reject) => {
-    abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
-  });
-  aborted.catch(() => {});
+  let storeError: unknown;
+  // Group commit: while one append is on its way to the store, the events the source yields
+  // meanwhile wait here and go in the next append together. A slow store then costs round
+  // trips per batch, not per token, and the source is never held back by a round trip.
+  const pending: StreamEntry[] = [];
+  let flushing: Promise<void> | undefined;
+  const flush = async () => {
+    try {
+      while (pending.length > 0 && !lost) {
+        const batch = pending.splice(0, MAX_BATCH);
+        if ((await appendWithRetry(store, id, producer, seq, batch, timing)) === 'lost') {
+          lost = true;
+          abort.abort(new Error('the stream ended elsewhere'));
+          return;
+        }
+        seq += batch.length;
+      }
+    } catch (error) {
+      storeError = error;
+      abort.abort(error);
+    } finally {
+      flushing = undefined;
+    }
+  };
+  // Each step races the abort: a source stuck waiting on its upstream must not keep the stream
+  // open once it was stopped. One settle function per step (not Promise.race against one
+  // long-lived promise, which would keep a reaction per token until the stream ends).
+  let rejectStep: ((reason: unknown) => void) | undefined;
+  abort.signal.addEventListener('abort', () => rejectStep?.(abort.signal.reason), { once: true });
+  const nextStep = (it: AsyncIterator<StreamEntry | string>) =>
+    new Promise<IteratorResult<StreamEntry | string>>((resolve, reject) => {
+      if (abort.signal.aborted) return reject(abort.signal.reason);
+      rejectStep = reject;
+      it.next().then(resolve, reject);
+    });
   try {
     iterator = source(abort.signal)[Symbol.asyncIterator]();
     for (;;) {
-      const step = await Promise.race([iterator.next(), aborted]);
+      const step = await nextStep(iterator);
       if (step.done) {
         sourceDone = true;
         break;
       }
       const entry = toEntry(step.value);
       dataLength += entry.data.length;
-      if (seq >= timing.maxEvents - 1 || dataLength > timing.maxDataLength) {
+      if (produced >= timing.maxEvents - 1 || dataLength > timing.maxDataLength) {
         throw new Error(
-          `The stream was cut off at ${seq} events: at most ${timing.maxEvents} events and ` +
+          `The stream was cut off at ${produced} events: at most ${timing.maxEvents} events and ` +
             `${timing.maxDataLength} characters of data are kept.`,
         );
       }
       if (abort.signal.aborted) break;
-      if ((await appendWithRetry(store, id, producer, seq, entry, timing)) === 'lost') {
-        lost = true;
-        break;
-      }
-      seq++;
+      pending.push(entry);
+      produced++;
+      flushing ??= flush();
+      // Bounded: a source much faster than the store waits for it.
+      if (pending.length >= MAX_BATCH) await flushing;
     }
     end =
       stopReason !== undefined ? { type: 'stopped', data: stopReason } : { type: 'done', data: '' };
@@ -91,14 +123,14 @@ export async function produceStream(
     if (!abort.signal.aborted) abort.abort(new Error('the stream ended'));
     if (iterator && !sourceDone) iterator.return?.()?.catch?.(() => {});
   }
-  if (lost) return undefined;
-  try {
-    const result = await appendWithRetry(store, id, producer, seq, end, timing);
-    return result === 'lost' ? undefined : (end.type as StreamEndType);
-  } catch {
-    // The store stayed unreachable: the lease runs out and readers get `failed` then.
-    return undefined;
-  }
+  // What the source yielded before the end is kept, then the terminal event, in order.
+  await flushing;
+  if (lost || storeError !== undefined) return undefined;
+  pending.push(end);
+  await flush();
+  // Unreachable store: the lease runs out and readers get `failed` then.
+  if (lost || storeError !== undefined) return undefined;
+  return end.type as StreamEndType;
 }
 
 function toEntry(value: StreamEntry | string): StreamEntry {
@@ -130,12 +162,12 @@ async function appendWithRetry(
   id: string,
   producer: string,
   seq: number,
-  entry: StreamEntry,
+  entries: StreamEntry[],
   timing: StreamTiming,
 ): Promise<'appended' | 'duplicate' | 'lost'> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await store.append(id, producer, seq, entry, timing.retentionMs);
+      return await store.append(id, producer, seq, entries, timing.retentionMs);
     } catch (error) {
       if (attempt >= APPEND_ATTEMPTS || error instanceof RangeError) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
