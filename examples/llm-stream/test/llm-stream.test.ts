@@ -162,6 +162,8 @@ describe('llm-stream example', () => {
     const url = await startExample({
       source: openAiUpstream({ baseUrl: upstream.baseUrl, model: 'm' }),
       graceMs: 0,
+      leaseMs: 300,
+      pollMs: 100,
     });
     const { events } = await read(`${url}/chat?prompt=x`, { stopAfter: 3 });
     expect(events.map((e) => e.data)).toEqual([expect.any(String), 'a', 'b']);
@@ -218,7 +220,81 @@ describe('llm-stream example', () => {
     expect(long.status).toBe(400);
     expect(await long.text()).toContain('at most 10');
     const page = await fetch(`${url}/`);
-    expect(await page.text()).toContain("addEventListener('token'");
+    expect(await page.text()).toContain("import { connect } from '@tidings/client'");
+
+    // Resuming from an id this server never sent: a reason, not a hang.
+    const bogus = await fetch(`${url}/chat`, { headers: { 'Last-Event-ID': 'no-dot-here' } });
+    expect(bogus.status).toBe(400);
+    expect(await bogus.text()).toContain('is not an id this server sent');
+
+    const post = (body: string, type = 'application/json') =>
+      fetch(`${url}/chat`, { method: 'POST', headers: { 'content-type': type }, body });
+    const notJson = await post('prompt=hi', 'application/x-www-form-urlencoded');
+    expect(notJson.status).toBe(415);
+    expect(await notJson.text()).toContain('application/json');
+    const broken = await post('{"prompt": ');
+    expect(broken.status).toBe(400);
+    expect(await broken.text()).toContain('not valid JSON');
+    const wrongShape = await post('{"text": "hi"}');
+    expect(wrongShape.status).toBe(400);
+    expect(await wrongShape.text()).toContain('{"prompt": "your text"}');
+    const huge = await post(JSON.stringify({ prompt: 'x'.repeat(70_000) }));
+    expect(huge.status).toBe(413);
+    const put = await fetch(`${url}/chat`, { method: 'PUT' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, HEAD, POST');
+  });
+
+  it('starts a reply from POST /chat with a JSON prompt', async () => {
+    const url = await startExample({ source: localGenerator({ delayMs: 0 }) });
+    const { response, events } = await read(`${url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'über ✓' }),
+    });
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const start = JSON.parse(events[0]!.data);
+    expect(start.generation).toMatch(/^[0-9a-f-]{36}$/);
+    expect(events[0]!.id).toBe(`${start.generation}.0`);
+    const text = events
+      .filter((e) => e.type === 'token')
+      .map((e) => e.data)
+      .join('');
+    expect(text).toBe(localReply('über ✓'));
+    expect(events.at(-1)!.type).toBe('done');
+  });
+
+  it('stops a reply on POST /chat/<generation>/stop: `stopped`, the upstream aborted, no token after', async () => {
+    const upstream = await fakeOpenAi({ tokens: ['a', 'b', 'c'], stallAfter: 2 });
+    const url = await startExample({
+      source: openAiUpstream({ baseUrl: upstream.baseUrl, model: 'm' }),
+    });
+    const controller = new AbortController();
+    const response = await fetch(`${url}/chat?prompt=x`, { signal: controller.signal });
+    const events: Received[] = [];
+    const parser = createParser({
+      onEvent: (event) =>
+        events.push({ type: event.type, data: event.data, id: event.lastEventId }),
+    });
+    const reader = response.body!.getReader();
+    while (events.length < 3) parser.feed((await reader.read()).value!);
+    const generation = JSON.parse(events[0]!.data).generation;
+
+    const stop = await fetch(`${url}/chat/${generation}/stop`, { method: 'POST' });
+    expect(stop.status).toBe(202);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parser.feed(value);
+    }
+    expect(events.map((e) => e.type)).toEqual(['start', 'token', 'token', 'stopped']);
+    await upstream.requests[0]!.closed;
+
+    expect((await fetch(`${url}/chat/${generation}/stop`, { method: 'POST' })).status).toBe(200);
+    const unknown = await fetch(`${url}/chat/no-such-reply/stop`, { method: 'POST' });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toContain('No reply no-such-reply');
+    expect((await fetch(`${url}/chat/${generation}/stop`)).status).toBe(405);
   });
 
   it('answers HEAD /chat with the stream head without asking the upstream', async () => {

@@ -57,4 +57,28 @@ describe.skipIf(!chromiumPath)('llm-stream page in Chromium', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('Stop stops the reply: the page says stopped and no more tokens arrive', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(url);
+    const prompt = await page.inputValue('#prompt');
+    await page.click('button[type=submit]');
+    await page.waitForFunction(
+      () => (document.getElementById('reply')?.textContent ?? '').length > 20,
+    );
+    await page.click('#stop');
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'stopped');
+    const stoppedAt = (await page.textContent('#reply')) ?? '';
+    expect(localReply(prompt).startsWith(stoppedAt)).toBe(true);
+    expect(stoppedAt.length).toBeLessThan(localReply(prompt).length);
+    // Stopped is final: nothing arrives after it, and a reload has nothing to resume.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await page.textContent('#reply')).toBe(stoppedAt);
+    await page.reload();
+    expect(await page.textContent('#reply')).toBe('');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });

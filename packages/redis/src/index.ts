@@ -16,3 +16,5 @@ export {
 
 registerBroker('redis', (url, context) => RedisBroker.fromUrl(url, context));
 registerBroker('rediss', (url, context) => RedisBroker.fromUrl(url, context));
+
+export { RedisResumableStore, type RedisResumableStoreOptions } from './resumable-store.js';

@@ -22,6 +22,29 @@ export {
   type HistoryEntry,
   type HistoryOptions,
 } from './history.js';
+export {
+  checkAppendBatch,
+  MemoryResumableStore,
+  type MemoryResumableStoreOptions,
+} from './resumable/memory-resumable-store.js';
+export { parseResumableEventId, resumableEventId } from './resumable/resumable-event-id.js';
+export type {
+  AppendResult,
+  ResumableStore,
+  StoredEntry,
+  StreamEndType,
+  StreamEntry,
+  StreamSlice,
+} from './resumable/resumable-store.js';
+export {
+  ResumableStreams,
+  type ResumableStreamsOptions,
+  type StartedStream,
+} from './resumable/resumable-streams.js';
+export { StoreFullError } from './resumable/store-full-error.js';
+export { StreamExistsError } from './resumable/stream-exists-error.js';
+export { STOP_REQUESTED, type StreamSource } from './resumable/stream-producer.js';
+export { INTERRUPTED, type ResumableEvent, StreamReader } from './resumable/stream-reader.js';
 export { CLOSE_GRACE_MS } from './sink.js';
 export { type SseResponseOptions, sseResponse } from './sse-response.js';
 export {
