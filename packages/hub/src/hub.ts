@@ -11,6 +11,7 @@ import { ExpiryScheduler } from './expiry-scheduler.js';
 import { clientAddress } from './http/client-address.js';
 import { CorsPolicy } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
+import { sendRefusal } from './http/problem-details.js';
 import { requestTarget } from './http/request-target.js';
 import { sendJson, sendText } from './http/respond.js';
 import type { HubContext } from './hub-context.js';
@@ -448,17 +449,24 @@ export class Hub {
         { status: refusal.status, reason: refusal.reason, url: request.url },
         'request refused',
       );
-      if (response.headersSent) response.end();
-      else
-        sendText(response, refusal.status, `${refusal.reason}\n`, {
-          ...corsHeaders,
-          ...refusal.headers,
-        });
+      // RFC 9457 problem details when the client takes JSON, text otherwise; the headers
+      // (WWW-Authenticate above all) either way.
+      sendRefusal(response, request.headers, refusal.status, refusal.reason, {
+        ...corsHeaders,
+        ...refusal.headers,
+      });
       return;
     }
     this.logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
     if (response.headersSent) response.destroy();
-    else sendText(response, 500, 'internal error in the hub (logged)\n', corsHeaders);
+    else
+      sendRefusal(
+        response,
+        request.headers,
+        500,
+        'internal error in the hub (logged)',
+        corsHeaders,
+      );
   }
 }
 

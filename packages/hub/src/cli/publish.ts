@@ -1,5 +1,6 @@
 import { mintToken } from '../auth/index.js';
 import { readClientCommandLine } from './client-command.js';
+import { hubReason } from './hub-reason.js';
 import { HUB_URL_OPTION, hubUrl } from './hub-url.js';
 import type { CliIo } from './io.js';
 import { formatOptionsHelp, type OptionSpec, UsageError } from './options.js';
@@ -121,12 +122,13 @@ export async function publish(argv: readonly string[], io: CliIo): Promise<numbe
     );
     return 1;
   }
-  const text = await response.text();
   if (!response.ok) {
-    io.stderr.write(`the hub refused the update: ${response.status} ${text.trim()}\n`);
+    io.stderr.write(
+      `the hub refused the update: ${response.status} ${await hubReason(response)}\n`,
+    );
     return 1;
   }
-  io.stdout.write(`${text}\n`);
+  io.stdout.write(`${await response.text()}\n`);
   return 0;
 }
 
