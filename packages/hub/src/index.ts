@@ -23,3 +23,9 @@ export { EARLIEST, HUB_PATH, SUBSCRIPTIONS_PATH, subscriptionTopic } from './pro
 export type { HubStats } from './routes/stats-feed.js';
 export * from './topic-selector.js';
 export { encodeUpdate, type StoredUpdate, type Update } from './update.js';
+export {
+  compileUrlPattern,
+  MAX_URL_PATTERN_LENGTH,
+  type UrlPatternMatcher,
+  UrlPatternSyntaxError,
+} from './url-pattern-matcher.js';
