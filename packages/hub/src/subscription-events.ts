@@ -1,5 +1,6 @@
 import { subscriptionTopic } from './protocol/draft-07.js';
 import type { Subscriber } from './subscriber.js';
+import { describeMatcher } from './topic-matcher.js';
 
 /** "`@context`: the fixed value `https://mercure.rocks/`." */
 export const JSONLD_CONTEXT = 'https://mercure.rocks/';
@@ -28,7 +29,8 @@ export function subscriptionDocuments(
 ): SubscriptionDocument[] {
   const documents: SubscriptionDocument[] = [];
   for (const selector of subscriber.selectors.selectors) {
-    const topic = selector.source;
+    // A draft-08 matcher shows as the matcher its subscriber sent (topic-matcher.ts).
+    const topic = describeMatcher(selector.source).match;
     if (options.topic !== undefined && options.topic !== topic) continue;
     const document: SubscriptionDocument = {
       ...(options.context ? { '@context': JSONLD_CONTEXT } : {}),

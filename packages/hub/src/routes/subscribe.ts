@@ -5,9 +5,16 @@ import type { Replay } from '../broker/broker.js';
 import { createUpdateId } from '../event-id.js';
 import { clientAddress } from '../http/client-address.js';
 import { HttpError } from '../http/http-error.js';
+import { hubUrlOf } from '../http/hub-url.js';
 import type { RequestTarget } from '../http/request-target.js';
 import type { HubContext } from '../hub-context.js';
+import { subscribeDraft } from '../protocol/draft.js';
 import { parseSubscribeRequest, toHeaderBytes } from '../protocol/draft-07.js';
+import {
+  MERCURE_LAST_EVENT_ID,
+  parseSubscribeRequest as parseDraft08Subscribe,
+} from '../protocol/draft-08.js';
+import { parseQueryString } from '../protocol/form-urlencoded.js';
 import { Subscriber } from '../subscriber.js';
 import { subscriptionDocuments } from '../subscription-events.js';
 
@@ -31,7 +38,13 @@ export async function handleSubscribe(
   corsHeaders: Record<string, string>,
 ): Promise<void> {
   const { options, logger } = context;
-  const parsed = parseSubscribeRequest(target.query, request.headers, options);
+  // Draft-07 or draft-08, by the request's parameters; both parse to the same request.
+  const fields = parseQueryString(target.query);
+  const draft = subscribeDraft(fields, options.mercureDrafts);
+  const parsed =
+    draft === '08'
+      ? parseDraft08Subscribe(fields, request.headers, options, hubUrlOf(request, options))
+      : parseSubscribeRequest(target.query, request.headers, options);
   const address = clientAddress(request, options.trustProxy);
   context.limiter.acquire(address);
   let subscriber: Subscriber;
@@ -78,7 +91,11 @@ export async function handleSubscribe(
     for (const [name, value] of Object.entries(corsHeaders)) response.setHeader(name, value);
     // "When the request contains a `Last-Event-ID` HTTP header or a `lastEventID` query
     // parameter the hub MUST set a `Last-Event-ID` header on the HTTP response."
-    if (replay) response.setHeader('Last-Event-ID', toHeaderBytes(replay.precedingId));
+    // Draft-08: "the hub MUST set a `Mercure-Last-Event-ID` field on the HTTP response".
+    if (replay) {
+      const name = draft === '08' ? MERCURE_LAST_EVENT_ID : 'Last-Event-ID';
+      response.setHeader(name, toHeaderBytes(replay.precedingId));
+    }
     const stream = EventStream.fromNode(request, response, context.streamOptions);
     subscriber.stream = stream;
     // The only closure kept per connection: it holds the context and the subscriber.
