@@ -39,7 +39,7 @@ export function matcherSelector(type: MatcherType, match: string, hubUrl: string
 
 /** A selector as draft-08 documents show it: the matcher type and the matcher as given. */
 export function describeMatcher(selector: string): { matchType: MatcherType; match: string } {
-  if (selector.charCodeAt(0) !== 0) return { matchType: 'exact', match: selector };
+  if (!isTagged(selector)) return { matchType: 'exact', match: selector };
   const parts = selector.split(TAG);
   return parts[1] === 'urlpattern'
     ? { matchType: 'urlpattern', match: parts[3]! }
@@ -48,7 +48,12 @@ export function describeMatcher(selector: string): { matchType: MatcherType; mat
 
 /** Whether a selector string is a tagged draft-08 matcher (compiled by {@link compileTagged}). */
 export function isTagged(selector: string): boolean {
-  return selector.charCodeAt(0) === 0;
+  if (selector.charCodeAt(0) !== 0) return false;
+  const parts = selector.split(TAG);
+  return (
+    (parts[1] === 'exact' && parts.length === 3) ||
+    (parts[1] === 'urlpattern' && parts.length === 4)
+  );
 }
 
 /**

@@ -70,7 +70,7 @@ export class TopicSelector {
   }
 
   matches(topic: string): boolean {
-    if (this.matchesAll || topic === this.exactTopic) return true;
+    if (this.matchesAll || topic === this.source || topic === this.exactTopic) return true;
     return this.#template?.matches(topic) === true;
   }
 }

@@ -69,6 +69,8 @@ export function compileUrlPattern(pattern: string, baseUrl: string): UrlPatternM
       `longer than ${MAX_URL_PATTERN_LENGTH} characters (${pattern.length})`,
     );
   }
+  if (!URL.canParse(baseUrl))
+    throw new UrlPatternSyntaxError(`the hub URL ${baseUrl} is not a URL`);
   const tokens = tokenize(pattern);
   const split = splitComponents(tokens, baseUrl);
   const protocolText = fixedText(split.protocol);
