@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AuthError, Authenticator } from './auth/index.js';
+import { AuthError, Authenticator, RESOURCE_METADATA_PATH } from './auth/index.js';
 import { type Broker, BrokerUnavailableError, createBroker } from './broker/broker.js';
 import './broker/memory-broker.js';
 import { ConnectionLimiter } from './connection-limiter.js';
@@ -24,6 +24,7 @@ import {
   parseSubscriptionsPath,
   validatePublishRequest,
 } from './protocol/draft-07.js';
+import { protectedResourceMetadata } from './routes/protected-resource-metadata.js';
 import { handlePublish } from './routes/publish.js';
 import { StatsFeed } from './routes/stats-feed.js';
 import { announce, handleSubscribe } from './routes/subscribe.js';
@@ -381,6 +382,10 @@ export class Hub {
       return handleSubscriptionsApi(context, request, response, target, api, corsHeaders);
     }
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, 'GET, HEAD');
+    if (target.path === RESOURCE_METADATA_PATH && this.options.mercureDrafts.includes('08')) {
+      sendJson(response, 200, protectedResourceMetadata(context, request), corsHeaders);
+      return;
+    }
     switch (target.path) {
       case '/metrics': {
         const body = await this.metrics.registry.metrics();

@@ -41,9 +41,10 @@ export async function handleSubscribe(
   // Draft-07 or draft-08, by the request's parameters; both parse to the same request.
   const fields = parseQueryString(target.query);
   const draft = subscribeDraft(fields, options.mercureDrafts);
+  const hubUrl = hubUrlOf(request, options);
   const parsed =
     draft === '08'
-      ? parseDraft08Subscribe(fields, request.headers, options, hubUrlOf(request, options))
+      ? parseDraft08Subscribe(fields, request.headers, options, hubUrl)
       : parseSubscribeRequest(target.query, request.headers, options);
   const address = clientAddress(request, options.trustProxy);
   context.limiter.acquire(address);
@@ -51,7 +52,7 @@ export async function handleSubscribe(
   let principal: Principal | undefined;
   try {
     principal = await context.auth.authenticate(
-      { headers: request.headers, url: target.url },
+      { headers: request.headers, url: target.url, draft, hubUrl },
       'subscriber',
     );
     subscriber = new Subscriber({

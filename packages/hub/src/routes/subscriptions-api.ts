@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../http/http-error.js';
+import { hubUrlOf } from '../http/hub-url.js';
 import type { RequestTarget } from '../http/request-target.js';
 import { sendJson } from '../http/respond.js';
 import type { HubContext } from '../hub-context.js';
@@ -27,7 +28,7 @@ export async function handleSubscriptionsApi(
   corsHeaders: Record<string, string>,
 ): Promise<void> {
   const principal = await context.auth.authenticate(
-    { headers: request.headers, url: target.url },
+    { headers: request.headers, url: target.url, hubUrl: hubUrlOf(request, context.options) },
     'subscriber',
   );
   const claimed = principal?.claims.subscribe;
