@@ -28,7 +28,11 @@ import { protectedResourceMetadata } from './routes/protected-resource-metadata.
 import { handlePublish } from './routes/publish.js';
 import { StatsFeed } from './routes/stats-feed.js';
 import { announce, handleSubscribe } from './routes/subscribe.js';
-import { handleSubscriptionsApi } from './routes/subscriptions-api.js';
+import {
+  handleDraft08SubscriptionsApi,
+  handleSubscriptionsApi,
+  parseDraft08SubscriptionsPath,
+} from './routes/subscriptions-api.js';
 import { SharedCompilations } from './shared-compilations.js';
 import type { Subscriber } from './subscriber.js';
 import { SubscriberIndex } from './subscriber-index.js';
@@ -370,8 +374,13 @@ export class Hub {
       if (method === 'POST') return handlePublish(context, request, response, target, corsHeaders);
       throw methodNotAllowed(method, 'GET, POST, OPTIONS');
     }
-    const api = parseSubscriptionsPath(target.path);
-    if (api !== undefined) {
+    // Draft-08 paths (`/subscriptions/{match_type}/{match}[/{subscriber}]`), and the bare
+    // collection asked for with a draft-08 token, get the draft-08 API.
+    const api08 = this.options.mercureDrafts.includes('08')
+      ? parseDraft08SubscriptionsPath(target.path, request.headers)
+      : undefined;
+    const api = api08 === undefined ? parseSubscriptionsPath(target.path) : undefined;
+    if (api08 !== undefined || api !== undefined) {
       if (method !== 'GET') throw methodNotAllowed(method, 'GET, OPTIONS');
       if (!this.options.subscriptions) {
         throw new HttpError(
@@ -379,7 +388,17 @@ export class Hub {
           'the subscriptions API is off: start the hub with --subscriptions',
         );
       }
-      return handleSubscriptionsApi(context, request, response, target, api, corsHeaders);
+      if (api08 !== undefined) {
+        return handleDraft08SubscriptionsApi(
+          context,
+          request,
+          response,
+          target,
+          api08,
+          corsHeaders,
+        );
+      }
+      return handleSubscriptionsApi(context, request, response, target, api!, corsHeaders);
     }
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, 'GET, HEAD');
     if (target.path === RESOURCE_METADATA_PATH && this.options.mercureDrafts.includes('08')) {

@@ -16,7 +16,13 @@ import {
 } from '../protocol/draft-08.js';
 import { parseQueryString } from '../protocol/form-urlencoded.js';
 import { Subscriber } from '../subscriber.js';
-import { subscriptionDocuments } from '../subscription-events.js';
+import {
+  draft08SubscriptionDocuments,
+  isDraft08,
+  markDraft08,
+  SUBSCRIPTION_EVENT_TYPE,
+  subscriptionDocuments,
+} from '../subscription-events.js';
 
 /**
  * "The hub MAY require subscribers [...] to be authenticated" and answers with events for
@@ -66,6 +72,7 @@ export async function handleSubscribe(
     throw error;
   }
 
+  if (draft === '08') markDraft08(subscriber);
   try {
     // Subscription events go out before the subscriber is registered, as Mercure does: a
     // subscriber does not receive its own arrival live.
@@ -168,13 +175,19 @@ export function announce(
   subscriber: Subscriber,
   active: boolean,
 ): Promise<void> {
-  const updates = subscriptionDocuments(subscriber, active, { context: true }).map((document) =>
+  // Draft-08 subscribers get draft-08 documents, under the reserved event type `mercure`.
+  const draft08 = isDraft08(subscriber);
+  const documents = draft08
+    ? draft08SubscriptionDocuments(subscriber, active)
+    : subscriptionDocuments(subscriber, active, { context: true });
+  const updates = documents.map((document) =>
     context.publishOwn({
       topics: [document.id],
       data: JSON.stringify(document, null, 2),
       // "the subscription update MUST be marked as `private`"
       private: true,
       id: createUpdateId(),
+      ...(draft08 ? { type: SUBSCRIPTION_EVENT_TYPE } : {}),
     }),
   );
   return Promise.all(updates).then(
