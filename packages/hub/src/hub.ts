@@ -371,8 +371,17 @@ export class Hub {
 
     if (target.path === HUB_PATH) {
       if (method === 'GET') return handleSubscribe(context, request, response, target, corsHeaders);
+      // Draft-08: "Hubs MAY also accept any other safe method [...] notably the `QUERY` method".
+      if (method === 'QUERY' && this.options.mercureDrafts.includes('08')) {
+        return handleSubscribe(context, request, response, target, corsHeaders);
+      }
       if (method === 'POST') return handlePublish(context, request, response, target, corsHeaders);
-      throw methodNotAllowed(method, 'GET, POST, OPTIONS');
+      throw methodNotAllowed(
+        method,
+        this.options.mercureDrafts.includes('08')
+          ? 'GET, POST, QUERY, OPTIONS'
+          : 'GET, POST, OPTIONS',
+      );
     }
     // Draft-08 paths (`/subscriptions/{match_type}/{match}[/{subscriber}]`), and the bare
     // collection asked for with a draft-08 token, get the draft-08 API.

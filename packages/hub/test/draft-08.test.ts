@@ -1,3 +1,4 @@
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type TestHub } from './hub-harness.js';
 import { RawSubscriber } from './raw-subscriber.js';
@@ -115,7 +116,11 @@ describe('Mercure draft-08 subscriptions', () => {
       ['last_event_id', 'earliest'],
     ]);
     expect(earliest.headers['mercure-last-event-id']).toBe('earliest');
-    expect((await earliest.eventCount(3)).map((event) => event.lastEventId)).toEqual(['r-a', 'r-b', 'r-c']);
+    expect((await earliest.eventCount(3)).map((event) => event.lastEventId)).toEqual([
+      'r-a',
+      'r-b',
+      'r-c',
+    ]);
     await earliest.close();
   });
 
@@ -191,5 +196,67 @@ describe('--mercure-drafts', () => {
       await only08.close();
       await only07.close();
     }
+  });
+});
+
+describe('QUERY subscriptions (draft-08)', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startHub();
+  });
+  afterAll(() => t.close());
+
+  /** Sends QUERY with a form body; resolves with the status and the events seen until `count`. */
+  function query(
+    search: string,
+    body: string,
+    count: number,
+    contentType = 'application/x-www-form-urlencoded',
+  ): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        `${t.hubUrl}${search}`,
+        { method: 'QUERY', headers: { 'Content-Type': contentType, Accept: 'text/event-stream' } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+            if ((text.match(/^data:/gm) ?? []).length >= count) {
+              res.destroy();
+              resolve({ status: res.statusCode!, headers: res.headers, text });
+            }
+          });
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  it('takes the union of query and body matchers, and the query last_event_id', async () => {
+    await t.publish({ topic: 'q-a', data: 'a0', id: 'q-0' });
+    await t.publish({ topic: 'q-b', data: 'b1', id: 'q-1' });
+    await t.publish({ topic: 'q-a', data: 'a2', id: 'q-2' });
+    const result = await query(
+      '?match=q-a&last_event_id=q-0',
+      new URLSearchParams([
+        ['match', 'q-b'],
+        ['last_event_id', 'q-1'],
+      ]).toString(),
+      2,
+    );
+    expect(result.status).toBe(200);
+    expect(result.headers['mercure-last-event-id']).toBe('q-0');
+    expect([...result.text.matchAll(/^data: (.*)$/gm)].map((m) => m[1])).toEqual(['b1', 'a2']);
+  });
+
+  it('refuses draft-07 parameters and non-form bodies', async () => {
+    const legacy = await query('', 'topic=x', 0);
+    expect(legacy.status).toBe(400);
+    expect(legacy.text).toMatch(/"topic" is draft-07, which subscribes with GET only/);
+    const json = await query('', '{"match":"x"}', 0, 'application/json');
+    expect(json.status).toBe(415);
   });
 });

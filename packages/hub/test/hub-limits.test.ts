@@ -143,7 +143,7 @@ describe('bad input', () => {
   it('answers other methods and paths with 405 and 404', async () => {
     const put = await fetch(t.hubUrl, { method: 'PUT' });
     await expectRefused(put, 405, /method PUT not allowed/);
-    expect(put.headers.get('allow')).toBe('GET, POST, OPTIONS');
+    expect(put.headers.get('allow')).toBe('GET, POST, QUERY, OPTIONS');
     await expectRefused(await fetch(`${t.base}/nothing-here`), 404, /nothing at \/nothing-here/);
   });
 

@@ -8,12 +8,14 @@
  * Parsing throws {@link HttpError} with the status and a one-line reason; nothing has been
  * registered or changed when it throws.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { HttpError } from '../http/http-error.js';
+import { assertDeclaredLength, readBody } from '../http/read-body.js';
+import type { RequestTarget } from '../http/request-target.js';
 import { MATCHER_TYPES, type MatcherType, matcherSelector } from '../topic-matcher.js';
 import type { PublishRequest, RequestLimits, SubscribeRequest } from './draft-07.js';
 import { EARLIEST } from './draft-07.js';
-import type { FormField } from './form-urlencoded.js';
+import { type FormField, parseFormUrlEncoded, parseQueryString } from './form-urlencoded.js';
 
 /**
  * "the hub MUST set a `Mercure-Last-Event-ID` field on the HTTP response. This document
@@ -160,4 +162,39 @@ export function assertDraft08Publish(request: PublishRequest): void {
     );
   }
   if (request.type !== undefined) assertNoForbiddenCharacters(request.type, '"type"');
+}
+
+/**
+ * The parameters of a `QUERY` subscription: "the hub MUST then take the union of the two:
+ * every name/value pair from the query component and every pair from the body". The query's
+ * pairs come first, so a `last_event_id` in both is the query's. Only draft-08 defines this.
+ *
+ * @throws HttpError 415 for a body that is not a form, 413 for one too large, 400 for a
+ *   draft-07 parameter.
+ */
+export async function queryMethodFields(
+  request: IncomingMessage,
+  target: RequestTarget,
+  maxBodyBytes: number,
+): Promise<FormField[]> {
+  const type = (request.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') {
+    throw new HttpError(
+      415,
+      `a QUERY subscription carries its matchers as application/x-www-form-urlencoded, not "${request.headers['content-type'] ?? ''}"`,
+    );
+  }
+  assertDeclaredLength(request, maxBodyBytes);
+  const fields = [
+    ...parseQueryString(target.query),
+    ...parseFormUrlEncoded(await readBody(request, maxBodyBytes), 'request body'),
+  ];
+  const legacy = fields.find(([name]) => name === 'topic' || name === 'lastEventID');
+  if (legacy !== undefined) {
+    throw new HttpError(
+      400,
+      `"${legacy[0]}" is draft-07, which subscribes with GET only: a QUERY subscription uses match, match_urlpattern and last_event_id`,
+    );
+  }
+  return fields;
 }

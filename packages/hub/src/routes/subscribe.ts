@@ -13,6 +13,7 @@ import { parseSubscribeRequest, toHeaderBytes } from '../protocol/draft-07.js';
 import {
   MERCURE_LAST_EVENT_ID,
   parseSubscribeRequest as parseDraft08Subscribe,
+  queryMethodFields,
 } from '../protocol/draft-08.js';
 import { parseQueryString } from '../protocol/form-urlencoded.js';
 import { Subscriber } from '../subscriber.js';
@@ -45,7 +46,10 @@ export async function handleSubscribe(
 ): Promise<void> {
   const { options, logger } = context;
   // Draft-07 or draft-08, by the request's parameters; both parse to the same request.
-  const fields = parseQueryString(target.query);
+  const fields =
+    request.method === 'QUERY'
+      ? await queryMethodFields(request, target, options.maxBodyBytes)
+      : parseQueryString(target.query);
   const draft = subscribeDraft(fields, options.mercureDrafts);
   const hubUrl = hubUrlOf(request, options);
   const parsed =
@@ -83,7 +87,9 @@ export async function handleSubscribe(
       parsed.lastEventId === undefined
         ? undefined
         : await context.broker.replay(parsed.lastEventId);
-    if (request.destroyed || response.destroyed || subscriber.closed) {
+    // The socket, not the request: a QUERY request whose body was read is already done
+    // (and destroyed) while its client still waits for the stream.
+    if (request.socket.destroyed || response.destroyed || subscriber.closed) {
       context.unregister(subscriber);
       return;
     }
