@@ -11,6 +11,7 @@ import { ExpiryScheduler } from './expiry-scheduler.js';
 import { clientAddress } from './http/client-address.js';
 import { CorsPolicy } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
+import { assertHubHost } from './http/hub-url.js';
 import { sendRefusal } from './http/problem-details.js';
 import { requestTarget } from './http/request-target.js';
 import { sendJson, sendText } from './http/respond.js';
@@ -369,6 +370,9 @@ export class Hub {
       });
     }
 
+    if (target.path === HUB_PATH || target.path.startsWith(`${HUB_PATH}/`)) {
+      assertHubHost(request, this.options);
+    }
     if (target.path === HUB_PATH) {
       if (method === 'GET') return handleSubscribe(context, request, response, target, corsHeaders);
       // Draft-08: "Hubs MAY also accept any other safe method [...] notably the `QUERY` method".

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { mintAccessToken, mintToken } from '@tidings/hub';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -233,5 +234,45 @@ describe('draft-08 access tokens', () => {
       bearer_methods_supported: ['header'],
       mercure_cookie: '__Secure-mercure_access_token',
     });
+  });
+});
+
+describe('--public-url', () => {
+  it('answers 421 for another host, and uses the public URL as the audience and pattern base', async () => {
+    const t = await startHub({ publicUrl: 'https://hub.example/.well-known/mercure' });
+    try {
+      const misdirected = await fetch(`${t.hubUrl}?match=x`);
+      expect(misdirected.status).toBe(421);
+      expect(await refusalReason(misdirected)).toMatch(
+        /this hub answers as https:\/\/hub.example, not for host "127.0.0.1:\d+"/,
+      );
+      // The hub's own host: relative patterns resolve against the public URL.
+      const data = await new Promise<string>((resolve, reject) => {
+        const req = httpRequest(
+          `${t.hubUrl}?${new URLSearchParams({ match_urlpattern: '/books/:id' })}`,
+          { headers: { Host: 'hub.example', Accept: 'text/event-stream' } },
+          (res) => {
+            expect(res.statusCode).toBe(200);
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              const found = /^data: (.*)$/m.exec(chunk);
+              if (found) {
+                res.destroy();
+                resolve(found[1]!);
+              }
+            });
+            void t.hub.publish({
+              topics: ['https://hub.example/books/1'],
+              data: 'on the public host',
+            });
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      expect(data).toBe('on the public host');
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ResolvedHubOptions } from '../hub-options.js';
 import { HUB_PATH } from '../protocol/draft-07.js';
+import { HttpError } from './http-error.js';
 
 /**
  * The hub's URL for a request: the configured `publicUrl`, else derived from the request as
@@ -24,4 +25,30 @@ export function hubUrlOf(request: IncomingMessage, options: ResolvedHubOptions):
       ? `${proto}://${host}`
       : 'http://hub.invalid';
   return `${origin}${HUB_PATH}`;
+}
+
+/**
+ * With `publicUrl` set, a request naming another host is refused with 421 Misdirected
+ * Request, as Mercure 1.0 does for an origin not in its `public_urls`: the hub's identity
+ * (token audience, URL pattern base) would otherwise be one the client did not ask for. The
+ * host is compared, not the scheme, which a TLS-terminating proxy changes.
+ *
+ * @throws HttpError 421
+ */
+export function assertHubHost(request: IncomingMessage, options: ResolvedHubOptions): void {
+  if (options.publicUrl === undefined) return;
+  const expected = new URL(options.publicUrl).host;
+  const host = (request.headers.host ?? '').toLowerCase();
+  const forwarded = options.trustProxy ? request.headers['x-forwarded-host'] : undefined;
+  const seen = typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim().toLowerCase() : host;
+  if (seen !== expected && `${seen}:${defaultPort(options.publicUrl)}` !== expected) {
+    throw new HttpError(
+      421,
+      `this hub answers as ${new URL(options.publicUrl).origin}, not for host ${JSON.stringify(seen).slice(0, 80)}`,
+    );
+  }
+}
+
+function defaultPort(url: string): string {
+  return new URL(url).protocol === 'https:' ? '443' : '80';
 }
