@@ -1,6 +1,7 @@
 import type { AuthConfig } from './auth/index.js';
 import type { Broker } from './broker/broker.js';
 import type { Logger } from './logger.js';
+import { MERCURE_DRAFTS, type MercureDraft } from './protocol/draft.js';
 
 /** Everything a hub can be told. Only `auth` is required; the rest has serious defaults. */
 export interface HubOptions {
@@ -74,12 +75,20 @@ export interface HubOptions {
   logger?: Logger;
   /** Process metrics (CPU, memory, event loop lag) on `/metrics` beside the hub's. Default true. */
   processMetrics?: boolean;
+  /** The Mercure drafts spoken: `['07', '08']` (default), or one of them. */
+  mercureDrafts?: readonly MercureDraft[];
+  /**
+   * The hub's public URL (e.g. `https://hub.example.com/.well-known/mercure`): the base of
+   * draft-08 URL patterns and the default audience of draft-08 tokens. Default: derived from
+   * each request (its `Host`, and `X-Forwarded-Proto` with `trustProxy`).
+   */
+  publicUrl?: string;
 }
 
 export type ResolvedHubOptions = Required<
-  Omit<HubOptions, 'broker' | 'logger' | 'devPublisherToken'>
+  Omit<HubOptions, 'broker' | 'logger' | 'devPublisherToken' | 'publicUrl'>
 > &
-  Pick<HubOptions, 'broker' | 'devPublisherToken'>;
+  Pick<HubOptions, 'broker' | 'devPublisherToken' | 'publicUrl'>;
 
 export const HUB_DEFAULTS = {
   transport: 'memory://',
@@ -101,6 +110,7 @@ export const HUB_DEFAULTS = {
   shutdownRetryMs: 1000,
   shutdownTimeoutMs: 10_000,
   processMetrics: true,
+  mercureDrafts: MERCURE_DRAFTS,
 } as const;
 
 /** The longest delay a Node timer can wait; a longer one fires at once instead. */
@@ -226,6 +236,17 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     throw new RangeError(
       `hub option admin must be 'separate' or 'public', got ${JSON.stringify(resolved.admin)}`,
     );
+  }
+  if (
+    resolved.mercureDrafts.length === 0 ||
+    !resolved.mercureDrafts.every((draft) => MERCURE_DRAFTS.includes(draft))
+  ) {
+    throw new RangeError(
+      `hub option mercureDrafts must list "07", "08" or both, got ${JSON.stringify(resolved.mercureDrafts)}`,
+    );
+  }
+  if (resolved.publicUrl !== undefined && !URL.canParse(resolved.publicUrl)) {
+    throw new RangeError(`hub option publicUrl must be an absolute URL, got ${resolved.publicUrl}`);
   }
   return resolved;
 }

@@ -1,18 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AuthError, Authenticator } from './auth/index.js';
+import { AuthError, Authenticator, RESOURCE_METADATA_PATH } from './auth/index.js';
 import { type Broker, BrokerUnavailableError, createBroker } from './broker/broker.js';
 import './broker/memory-broker.js';
 import { ConnectionLimiter } from './connection-limiter.js';
 import { createUpdateId } from './event-id.js';
 import { ExpiryScheduler } from './expiry-scheduler.js';
 import { FanOut } from './fan-out.js';
-import { clientAddress } from './http/client-address.js';
 import { answerClientError } from './http/client-error.js';
 import { CorsPolicy } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
+import { assertHubHost } from './http/hub-url.js';
+import { sendRefusal } from './http/problem-details.js';
 import { requestTarget } from './http/request-target.js';
-import { sendText } from './http/respond.js';
+import { sendJson } from './http/respond.js';
 import type { HubContext } from './hub-context.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './hub-options.js';
 import { createLogger, type Logger } from './logger.js';
@@ -25,10 +26,15 @@ import {
 } from './protocol/draft-07.js';
 import { ADMIN_PATHS, AdminRoutes } from './routes/admin-routes.js';
 import { answerHealth, HEALTH_PATHS } from './routes/health.js';
+import { protectedResourceMetadata } from './routes/protected-resource-metadata.js';
 import { handlePublish } from './routes/publish.js';
 import { StatsFeed } from './routes/stats-feed.js';
 import { announce, handleSubscribe } from './routes/subscribe.js';
-import { handleSubscriptionsApi } from './routes/subscriptions-api.js';
+import {
+  handleDraft08SubscriptionsApi,
+  handleSubscriptionsApi,
+  parseDraft08SubscriptionsPath,
+} from './routes/subscriptions-api.js';
 import { SharedCompilations } from './shared-compilations.js';
 import type { Subscriber } from './subscriber.js';
 import { TopicSelectorError } from './topic-selector.js';
@@ -365,13 +371,30 @@ export class Hub {
       });
     }
 
+    if (target.path === HUB_PATH || target.path.startsWith(`${HUB_PATH}/`)) {
+      assertHubHost(request, this.options);
+    }
     if (target.path === HUB_PATH) {
       if (method === 'GET') return handleSubscribe(context, request, response, target, corsHeaders);
+      // Draft-08: "Hubs MAY also accept any other safe method [...] notably the `QUERY` method".
+      if (method === 'QUERY' && this.options.mercureDrafts.includes('08')) {
+        return handleSubscribe(context, request, response, target, corsHeaders);
+      }
       if (method === 'POST') return handlePublish(context, request, response, target, corsHeaders);
-      throw methodNotAllowed(method, 'GET, POST, OPTIONS');
+      throw methodNotAllowed(
+        method,
+        this.options.mercureDrafts.includes('08')
+          ? 'GET, POST, QUERY, OPTIONS'
+          : 'GET, POST, OPTIONS',
+      );
     }
-    const api = parseSubscriptionsPath(target.path);
-    if (api !== undefined) {
+    // Draft-08 paths (`/subscriptions/{match_type}/{match}[/{subscriber}]`), and the bare
+    // collection asked for with a draft-08 token, get the draft-08 API.
+    const api08 = this.options.mercureDrafts.includes('08')
+      ? parseDraft08SubscriptionsPath(target.path, request.headers)
+      : undefined;
+    const api = api08 === undefined ? parseSubscriptionsPath(target.path) : undefined;
+    if (api08 !== undefined || api !== undefined) {
       if (method !== 'GET') throw methodNotAllowed(method, 'GET, OPTIONS');
       if (!this.options.subscriptions) {
         throw new HttpError(
@@ -379,9 +402,23 @@ export class Hub {
           'the subscriptions API is off: start the hub with --subscriptions',
         );
       }
-      return handleSubscriptionsApi(context, request, response, target, api, corsHeaders);
+      if (api08 !== undefined) {
+        return handleDraft08SubscriptionsApi(
+          context,
+          request,
+          response,
+          target,
+          api08,
+          corsHeaders,
+        );
+      }
+      return handleSubscriptionsApi(context, request, response, target, api!, corsHeaders);
     }
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, 'GET, HEAD');
+    if (target.path === RESOURCE_METADATA_PATH && this.options.mercureDrafts.includes('08')) {
+      sendJson(response, 200, protectedResourceMetadata(context, request), corsHeaders);
+      return;
+    }
     if (admin) {
       if (await this.#admin.answer(request, response, target.path, corsHeaders)) return;
     } else if (ADMIN_PATHS.has(target.path)) {
@@ -402,17 +439,24 @@ export class Hub {
         { status: refusal.status, reason: refusal.reason, url: request.url },
         'request refused',
       );
-      if (response.headersSent) response.end();
-      else
-        sendText(response, refusal.status, `${refusal.reason}\n`, {
-          ...corsHeaders,
-          ...refusal.headers,
-        });
+      // RFC 9457 problem details when the client takes JSON, text otherwise; the headers
+      // (WWW-Authenticate above all) either way.
+      sendRefusal(response, request.headers, refusal.status, refusal.reason, {
+        ...corsHeaders,
+        ...refusal.headers,
+      });
       return;
     }
     this.logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
     if (response.headersSent) response.destroy();
-    else sendText(response, 500, 'internal error in the hub (logged)\n', corsHeaders);
+    else
+      sendRefusal(
+        response,
+        request.headers,
+        500,
+        'internal error in the hub (logged)',
+        corsHeaders,
+      );
   }
 }
 

@@ -34,3 +34,9 @@ export { HEALTH_PATHS } from './routes/health.js';
 export type { HubStats } from './routes/stats-feed.js';
 export * from './topic-selector.js';
 export { encodeUpdate, type StoredUpdate, type Update } from './update.js';
+export {
+  compileUrlPattern,
+  MAX_URL_PATTERN_LENGTH,
+  type UrlPatternMatcher,
+  UrlPatternSyntaxError,
+} from './url-pattern-matcher.js';

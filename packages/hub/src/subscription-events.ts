@@ -1,5 +1,6 @@
-import { subscriptionTopic } from './protocol/draft-07.js';
+import { SUBSCRIPTIONS_PATH, subscriptionTopic } from './protocol/draft-07.js';
 import type { Subscriber } from './subscriber.js';
+import { describeMatcher } from './topic-matcher.js';
 
 /** "`@context`: the fixed value `https://mercure.rocks/`." */
 export const JSONLD_CONTEXT = 'https://mercure.rocks/';
@@ -28,7 +29,8 @@ export function subscriptionDocuments(
 ): SubscriptionDocument[] {
   const documents: SubscriptionDocument[] = [];
   for (const selector of subscriber.selectors.selectors) {
-    const topic = selector.source;
+    // A draft-08 matcher shows as the matcher its subscriber sent (topic-matcher.ts).
+    const topic = describeMatcher(selector.source).match;
     if (options.topic !== undefined && options.topic !== topic) continue;
     const document: SubscriptionDocument = {
       ...(options.context ? { '@context': JSONLD_CONTEXT } : {}),
@@ -44,4 +46,67 @@ export function subscriptionDocuments(
     documents.push(document);
   }
   return documents;
+}
+
+/** Subscribers that subscribed in draft-08: their subscription events take the draft-08 form. */
+const draft08Subscribers = new WeakSet<Subscriber>();
+
+export function markDraft08(subscriber: Subscriber): void {
+  draft08Subscribers.add(subscriber);
+}
+
+export function isDraft08(subscriber: Subscriber): boolean {
+  return draft08Subscribers.has(subscriber);
+}
+
+/**
+ * "The hub MUST dispatch subscription events with the update `type` field — the SSE `event`
+ * property — set to the reserved value `mercure`."
+ */
+export const SUBSCRIPTION_EVENT_TYPE = 'mercure';
+
+/** A draft-08 subscription document: plain JSON, `match` and `match_type`. */
+export interface Draft08SubscriptionDocument {
+  id: string;
+  type: 'subscription';
+  match_type: string;
+  match: string;
+  subscriber: string;
+  active: boolean;
+  payload?: unknown;
+}
+
+/**
+ * The draft-08 subscription documents of a subscriber, one per matcher. "The topic of these
+ * updates MUST be the path of the hub's URL followed by an expansion of
+ * `/subscriptions/{match_type}/{match}/{subscriber}`", each variable "percent-encoded exactly
+ * once during expansion" (RFC 6570 simple expansion: all but unreserved characters encoded).
+ */
+export function draft08SubscriptionDocuments(
+  subscriber: Subscriber,
+  active: boolean,
+): Draft08SubscriptionDocument[] {
+  return subscriber.selectors.selectors.map((selector) => {
+    const { matchType, match } = describeMatcher(selector.source);
+    const document: Draft08SubscriptionDocument = {
+      id: `${SUBSCRIPTIONS_PATH}/${matchType}/${expand(match)}/${expand(subscriber.id)}`,
+      type: 'subscription',
+      match_type: matchType,
+      match,
+      subscriber: subscriber.id,
+      active,
+    };
+    if (subscriber.payload !== undefined && subscriber.payload !== null) {
+      document.payload = subscriber.payload;
+    }
+    return document;
+  });
+}
+
+/** RFC 6570 simple string expansion: everything but `A-Z a-z 0-9 - . _ ~` percent-encoded. */
+function expand(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }

@@ -1,5 +1,7 @@
+import { compileTagged, describeMatcher, isTagged } from './topic-matcher.js';
 import { UriTemplateSyntaxError } from './uri-template.js';
-import { compileUriTemplate, type UriTemplateMatcher } from './uri-template-matcher.js';
+import { compileUriTemplate } from './uri-template-matcher.js';
+import { UrlPatternSyntaxError } from './url-pattern-matcher.js';
 
 export { UriTemplateSyntaxError } from './uri-template.js';
 export { compileUriTemplate, type UriTemplateMatcher } from './uri-template-matcher.js';
@@ -50,13 +52,13 @@ export class TopicSelector {
   readonly matchesAll: boolean;
   /** A URI template, matched by its compiled matcher. */
   readonly isTemplate: boolean;
-  readonly #template: UriTemplateMatcher | undefined;
+  readonly #template: TopicMatcher | undefined;
 
-  private constructor(source: string, template: UriTemplateMatcher | undefined) {
+  private constructor(source: string, template: TopicMatcher | undefined) {
     this.source = source;
     this.matchesAll = source === '*';
     this.isTemplate = template !== undefined;
-    this.exactTopic = this.matchesAll || this.isTemplate ? undefined : source;
+    this.exactTopic = this.matchesAll || this.isTemplate ? undefined : exactText(source);
     this.#template = template;
   }
 
@@ -75,12 +77,33 @@ export class TopicSelector {
   }
 
   matches(topic: string): boolean {
-    if (this.matchesAll || topic === this.source) return true;
+    if (this.matchesAll || topic === this.source || topic === this.exactTopic) return true;
     return this.#template?.matches(topic) === true;
   }
 }
 
-function compileTemplate(selector: string): UriTemplateMatcher | undefined {
+/** A URI template or a draft-08 URL pattern, compiled. */
+type TopicMatcher = { matches(topic: string): boolean };
+
+/** A draft-07 exact selector is its text; a tagged draft-08 exact matcher holds it. */
+function exactText(selector: string): string {
+  if (!isTagged(selector)) return selector;
+  const compiled = compileTagged(selector);
+  return 'exact' in compiled ? compiled.exact : selector;
+}
+
+function compileTemplate(selector: string): TopicMatcher | undefined {
+  // Draft-08 matchers (topic-matcher.ts): a URL pattern, or exact text holding `{`.
+  if (isTagged(selector)) {
+    try {
+      const compiled = compileTagged(selector);
+      return 'pattern' in compiled ? compiled.pattern : undefined;
+    } catch (error) {
+      if (!(error instanceof UrlPatternSyntaxError)) throw error;
+      const { match } = describeMatcher(selector);
+      throw new TopicSelectorError(match, `not a valid URL pattern: ${error.message}`);
+    }
+  }
   // "If it's definitely not a URI template": nothing to compile, only exact matches.
   if (selector === '*' || !selector.includes('{')) return undefined;
   try {

@@ -237,6 +237,7 @@ describe('Authenticator: claims and expiry', () => {
       expiresAt: exp * 1000,
       token,
       source: 'header',
+      draft: '07',
     });
   });
 

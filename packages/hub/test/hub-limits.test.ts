@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, startHub, subscribePath, subscribeUrl, type TestHub } from './hub-harness.js';
 import { RawSubscriber } from './raw-subscriber.js';
+import { refusalReason } from './refusal.js';
 
 /**
  * Bad input gets a status and a one-line reason, and changes nothing: no update published,
@@ -29,7 +30,7 @@ describe('bad input', () => {
     });
 
   async function expectRefused(response: Response, status: number, reason: RegExp): Promise<void> {
-    const text = await response.text();
+    const text = await refusalReason(response);
     expect(response.status, text).toBe(status);
     expect(text).toMatch(reason);
     // One line a person can act on.
@@ -142,7 +143,7 @@ describe('bad input', () => {
   it('answers other methods and paths with 405 and 404', async () => {
     const put = await fetch(t.hubUrl, { method: 'PUT' });
     await expectRefused(put, 405, /method PUT not allowed/);
-    expect(put.headers.get('allow')).toBe('GET, POST, OPTIONS');
+    expect(put.headers.get('allow')).toBe('GET, POST, QUERY, OPTIONS');
     await expectRefused(await fetch(`${t.base}/nothing-here`), 404, /nothing at \/nothing-here/);
   });
 

@@ -24,6 +24,11 @@ export class AuthError extends Error {
   override readonly name = 'AuthError';
   readonly status: 401 | 403;
   readonly code: AuthErrorCode;
+  /**
+   * RFC 9728: the URL of the hub's protected resource metadata, put in the challenge as
+   * `resource_metadata` ("The challenge SHOULD include the `resource_metadata` parameter").
+   */
+  resourceMetadata: string | undefined;
 
   constructor(status: 401 | 403, code: AuthErrorCode, message: string) {
     super(message);
@@ -46,10 +51,12 @@ export class AuthError extends Error {
           : this.status === 403
             ? 'insufficient_scope'
             : 'invalid_token';
-    if (error === undefined) return 'Bearer realm="mercure"';
+    const metadata =
+      this.resourceMetadata === undefined ? '' : `, resource_metadata="${this.resourceMetadata}"`;
+    if (error === undefined) return `Bearer realm="mercure"${metadata}`;
     // error_description is a quoted-string of printable ASCII without `"` and `\`.
     const description = this.message.replace(/[^\x20-\x7e]|["\\]/g, (c) => (c === '"' ? "'" : '?'));
-    return `Bearer realm="mercure", error="${error}", error_description="${description}"`;
+    return `Bearer realm="mercure", error="${error}", error_description="${description}"${metadata}`;
   }
 }
 

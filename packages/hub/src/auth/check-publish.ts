@@ -16,6 +16,13 @@ export function checkPublish(
   if (claimed === undefined) {
     return { ok: false, reason: 'the token has no mercure.publish claim, so it may not publish' };
   }
+  if (claimed.length === 0 && principal.draft === '08') {
+    return {
+      ok: false,
+      reason:
+        'the access token grants "publish" on no topic: add an authorization_details entry with "actions": ["publish"]',
+    };
+  }
   if (claimed.length === 0) {
     return {
       ok: false,
@@ -27,7 +34,10 @@ export function checkPublish(
     if (!selectors.matchesAny([topic])) {
       return {
         ok: false,
-        reason: `not allowed to publish to topic ${quote(topic)}: it matches none of the token's mercure.publish selectors (${listed(claimed)})`,
+        reason:
+          principal.draft === '08'
+            ? `not allowed to publish to topic ${quote(topic)}: no "publish" authorization detail of the token matches it`
+            : `not allowed to publish to topic ${quote(topic)}: it matches none of the token's mercure.publish selectors (${listed(claimed)})`,
       };
     }
   }

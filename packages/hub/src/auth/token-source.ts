@@ -6,7 +6,20 @@ export interface AuthRequest {
   headers: IncomingHttpHeaders;
   /** The request target; only its query is read (the `authorization` parameter). */
   url: URL;
+  /**
+   * The draft the request speaks, when its parameters say (subscriptions): a draft-08
+   * request takes no token from the query and reads the draft-08 cookie, and needs a draft-08
+   * access token. Undefined (publishing): every source, both token shapes.
+   */
+  draft?: '07' | '08';
+  /** The hub's URL for this request: the audience of access tokens, the base of their URL patterns. */
+  hubUrl?: string;
 }
+
+/**
+ * Draft-08: "It is RECOMMENDED to name the cookie `__Secure-mercure_access_token`".
+ */
+export const DRAFT_08_COOKIE = '__Secure-mercure_access_token';
 
 export type TokenSource = 'header' | 'query' | 'cookie';
 
@@ -31,11 +44,15 @@ export const SOURCE_NAMES: Record<TokenSource, string> = {
  */
 export function findToken(
   request: AuthRequest,
-  names: { queryParam: string; cookieName: string },
+  names: { queryParam: string | undefined; cookieName: string; cookieName08?: string },
 ): FoundToken | undefined {
   const header = request.headers.authorization;
   if (header !== undefined) return { token: bearerToken(header), source: 'header' };
-  const query = request.url.searchParams.get(names.queryParam);
+  // Draft-08: "The `access_token` URI query parameter [...] is not part of this
+  // specification: the OAuth 2.0 Security Best Current Practice [RFC 9700] forbids clients
+  // from passing access tokens in the URI query string" — nor is draft-07's `authorization`.
+  const query =
+    names.queryParam === undefined ? null : request.url.searchParams.get(names.queryParam);
   if (query !== null) {
     if (query.trim() === '') {
       throw new AuthError(
@@ -46,8 +63,11 @@ export function findToken(
     }
     return { token: query.trim(), source: 'query' };
   }
-  const cookie = readCookie(request.headers.cookie, names.cookieName);
-  if (cookie !== undefined && cookie !== '') return { token: cookie, source: 'cookie' };
+  for (const name of [names.cookieName08, names.cookieName]) {
+    if (name === undefined) continue;
+    const cookie = readCookie(request.headers.cookie, name);
+    if (cookie !== undefined && cookie !== '') return { token: cookie, source: 'cookie' };
+  }
   return undefined;
 }
 

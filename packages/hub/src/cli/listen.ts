@@ -13,6 +13,19 @@ export const LISTEN_OPTIONS: readonly OptionSpec[] = [
     description: 'Topic selector: a topic, a URI template, or * for everything',
   },
   {
+    name: 'match',
+    short: 'm',
+    type: 'repeatable',
+    placeholder: 'topic',
+    description: 'Draft-08 exact matcher: a topic, or * for everything',
+  },
+  {
+    name: 'match-urlpattern',
+    type: 'repeatable',
+    placeholder: 'pattern',
+    description: 'Draft-08 URL pattern matcher, e.g. https://example.com/books/:id',
+  },
+  {
     name: 'last-event-id',
     type: 'string',
     placeholder: 'id',
@@ -31,7 +44,7 @@ export const LISTEN_OPTIONS: readonly OptionSpec[] = [
   { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
 ];
 
-export const LISTEN_HELP = `Usage: tidings listen --topic <selector> [options]
+export const LISTEN_HELP = `Usage: tidings listen (--topic <selector> | --match <topic> | --match-urlpattern <pattern>)... [options]
 
 Subscribes and prints every event as it arrives, reconnecting (with Last-Event-ID)
 when the connection drops. Ctrl-C stops.
@@ -42,6 +55,7 @@ ${formatOptionsHelp(LISTEN_OPTIONS)}
 Examples:
   tidings listen --topic 'https://example.com/books/{id}'
   tidings listen -t '*' --json | jq .data
+  tidings listen --match-urlpattern 'https://example.com/books/:id'   (Mercure draft-08)
 `;
 
 /** `tidings listen`: prints a subscription until Ctrl-C (exit 0) or a final error (exit 1). */
@@ -53,11 +67,23 @@ export async function listen(argv: readonly string[], io: CliIo): Promise<number
   );
   if (!commandLine) return 0;
   const { values } = commandLine;
-  const topics = values.topic as string[] | undefined;
-  if (!topics || topics.length === 0)
-    throw new UsageError('give at least one --topic (or --topic "*")');
+  const topics = (values.topic as string[] | undefined) ?? [];
+  const matches = (values.match as string[] | undefined) ?? [];
+  const patterns = (values['match-urlpattern'] as string[] | undefined) ?? [];
+  if (topics.length === 0 && matches.length === 0 && patterns.length === 0) {
+    throw new UsageError(
+      'give at least one --topic (or --topic "*"), or --match / --match-urlpattern',
+    );
+  }
+  if (topics.length > 0 && matches.length + patterns.length > 0) {
+    throw new UsageError(
+      '--topic is draft-07 and --match/--match-urlpattern draft-08: a subscription speaks one draft',
+    );
+  }
   const url = hubUrl(values.hub as string | undefined);
   for (const topic of topics) url.searchParams.append('topic', topic);
+  for (const match of matches) url.searchParams.append('match', match);
+  for (const pattern of patterns) url.searchParams.append('match_urlpattern', pattern);
   const jwt = values.token as string | undefined;
 
   const controller = new AbortController();

@@ -2,6 +2,7 @@ import { mintToken } from '../auth/index.js';
 import { HUB_PATH } from '../protocol/draft-07.js';
 import { checkSelectors } from './check-selectors.js';
 import { readClientCommandLine } from './client-command.js';
+import { hubReason } from './hub-reason.js';
 import { HUB_URL_OPTION, hubUrl } from './hub-url.js';
 import type { CliIo } from './io.js';
 import { formatOptionsHelp, type OptionSpec, UsageError } from './options.js';
@@ -126,7 +127,6 @@ export async function publish(argv: readonly string[], io: CliIo): Promise<numbe
     );
     return 1;
   }
-  const text = await response.text();
   if ((response.status === 404 || response.status === 405) && url.pathname !== HUB_PATH) {
     // Something answered, but not a hub endpoint: say where the hub takes updates.
     io.stderr.write(
@@ -135,10 +135,12 @@ export async function publish(argv: readonly string[], io: CliIo): Promise<numbe
     return 1;
   }
   if (!response.ok) {
-    io.stderr.write(`the hub refused the update: ${response.status} ${text.trim()}\n`);
+    io.stderr.write(
+      `the hub refused the update: ${response.status} ${await hubReason(response)}\n`,
+    );
     return 1;
   }
-  io.stdout.write(`${text}\n`);
+  io.stdout.write(`${await response.text()}\n`);
   return 0;
 }
 

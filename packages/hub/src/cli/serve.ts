@@ -129,6 +129,36 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     description: 'Cookie holding a subscriber token',
   },
   {
+    name: 'mercure-drafts',
+    type: 'string',
+    env: 'TIDINGS_MERCURE_DRAFTS',
+    defaultText: '07,08',
+    placeholder: 'list',
+    description: 'Mercure drafts spoken: 07 (Mercure 0.x), 08 (Mercure 1.0), or both',
+  },
+  {
+    name: 'public-url',
+    type: 'string',
+    env: 'TIDINGS_PUBLIC_URL',
+    placeholder: 'url',
+    description:
+      "The hub's public URL (base of URL patterns, audience of draft-08 tokens); default: from each request",
+  },
+  {
+    name: 'jwt-issuer',
+    type: 'string',
+    env: 'TIDINGS_JWT_ISSUER',
+    placeholder: 'iss',
+    description: 'Draft-08: the issuer (iss) access tokens must come from',
+  },
+  {
+    name: 'jwt-audience',
+    type: 'string',
+    env: 'TIDINGS_JWT_AUDIENCE',
+    placeholder: 'aud',
+    description: "Draft-08: the audience (aud) access tokens must name; default: the hub's URL",
+  },
+  {
     name: 'subscriptions',
     type: 'boolean',
     env: 'TIDINGS_SUBSCRIPTIONS',
@@ -432,6 +462,16 @@ export async function resolveServeConfig(
     }
     auth.cookieName = cookieName;
   }
+  auth.issuer = get<string>('jwt-issuer');
+  auth.audience = get<string>('jwt-audience');
+  const drafts = (get<string>('mercure-drafts') ?? '07,08').split(',').map((d) => d.trim());
+  if (drafts.length === 0 || !drafts.every((d) => d === '07' || d === '08')) {
+    throw new UsageError(`--mercure-drafts must be 07, 08 or 07,08, got "${drafts.join(',')}"`);
+  }
+  const publicUrl = get<string>('public-url');
+  if (publicUrl !== undefined && !URL.canParse(publicUrl)) {
+    throw new UsageError(`--public-url must be an absolute URL, got "${publicUrl}"`);
+  }
 
   const publisherSecret =
     auth.publisherKey.kind === 'secret' ? auth.publisherKey.secret : undefined;
@@ -464,6 +504,8 @@ export async function resolveServeConfig(
     devPublisherToken: devToken,
     shutdownRetryMs: get<number>('shutdown-retry'),
     shutdownTimeoutMs: get<number>('shutdown-timeout'),
+    mercureDrafts: drafts as ('07' | '08')[],
+    publicUrl,
   };
   return {
     port: get<number>('port') ?? 3000,

@@ -1,4 +1,4 @@
-import { mintToken } from '../auth/index.js';
+import { type GrantMatcher, mintAccessToken, mintToken } from '../auth/index.js';
 import { checkSelectors } from './check-selectors.js';
 import { readClientCommandLine } from './client-command.js';
 import type { CliIo } from './io.js';
@@ -31,6 +31,26 @@ export const TOKEN_OPTIONS: readonly OptionSpec[] = [
     description: 'Lifetime, e.g. 15m, 1h, 7d (no exp claim when absent)',
   },
   {
+    name: 'draft',
+    type: 'string',
+    placeholder: '07|08',
+    description:
+      'Token shape: 07 (a mercure claim, default) or 08 (an RFC 9068 access token with authorization_details)',
+  },
+  {
+    name: 'issuer',
+    type: 'string',
+    placeholder: 'iss',
+    description: "Draft-08: the iss claim (the hub's --jwt-issuer)",
+  },
+  {
+    name: 'audience',
+    type: 'string',
+    placeholder: 'aud',
+    description:
+      "Draft-08: the aud claim, the hub's URL (e.g. https://hub.example.com/.well-known/mercure)",
+  },
+  {
     name: 'jwt-key',
     type: 'string',
     env: 'TIDINGS_JWT_KEY',
@@ -47,8 +67,12 @@ Prints a JWT (HS256) with a mercure claim, signed with the hub's secret.
 Options:
 ${formatOptionsHelp(TOKEN_OPTIONS)}
 
+With --draft 08, selectors are draft-08 matchers: a topic (exact), *, or a URL pattern
+written urlpattern:<pattern> (e.g. urlpattern:https://example.com/books/:id).
+
 Examples:
   tidings token --publish '*' --jwt-key "$SECRET"
+  tidings token --draft 08 --issuer https://app.example --audience https://hub.example/.well-known/mercure --subscribe 'urlpattern:https://example.com/books/:id' --expires 15m
   tidings token --subscribe 'https://example.com/users/42/{?topic}' --expires 1h --payload '{"user":42}'
 `;
 
@@ -92,6 +116,36 @@ export async function token(argv: readonly string[], io: CliIo): Promise<number>
       `--expires: "${expires}" is not a duration; write e.g. 90s, 15m, 1h or 7d`,
     );
   }
+  const draft = (values.draft as string | undefined) ?? '07';
+  if (draft !== '07' && draft !== '08')
+    throw new UsageError(`--draft must be 07 or 08, got "${draft}"`);
+  if (draft === '08') {
+    const issuer = values.issuer as string | undefined;
+    const audience = values.audience as string | undefined;
+    if (issuer === undefined || audience === undefined) {
+      throw new UsageError(
+        '--draft 08 needs --issuer and --audience (RFC 9068 access tokens name both)',
+      );
+    }
+    if (
+      payload !== undefined &&
+      (typeof payload !== 'object' || payload === null || Array.isArray(payload))
+    ) {
+      throw new UsageError('--payload must be a JSON object for a draft-08 token');
+    }
+    const jwt = await mintAccessToken({
+      secret,
+      issuer,
+      audience,
+      publish: publish?.map(grantMatcher),
+      subscribe: subscribe?.map(grantMatcher),
+      payload: payload as Record<string, unknown> | undefined,
+      // Access tokens must expire: an hour unless told otherwise.
+      expiresIn: expires === undefined ? 3600 : /^\d+$/.test(expires) ? Number(expires) : expires,
+    });
+    io.stdout.write(`${jwt}\n`);
+    return 0;
+  }
   const jwt = await mintToken({
     secret,
     publish,
@@ -102,4 +156,11 @@ export async function token(argv: readonly string[], io: CliIo): Promise<number>
   });
   io.stdout.write(`${jwt}\n`);
   return 0;
+}
+
+/** `urlpattern:<pattern>` is a URL pattern; anything else an exact topic (or `*`). */
+function grantMatcher(selector: string): GrantMatcher {
+  return selector.startsWith('urlpattern:')
+    ? { match: selector.slice('urlpattern:'.length), match_type: 'urlpattern' }
+    : selector;
 }

@@ -30,13 +30,13 @@ export class CorsPolicy {
         // The answer depends on Origin: caches must not hand it to another origin.
         Vary: 'Origin',
         // Lets fetch-based clients compare it with the id they asked for (data loss check).
-        'Access-Control-Expose-Headers': 'Last-Event-ID',
+        'Access-Control-Expose-Headers': 'Last-Event-ID, Mercure-Last-Event-ID, Link',
       };
     }
     if (this.#anyOrigin) {
       return {
         'Access-Control-Allow-Origin': '*',
-        'Access-Control-Expose-Headers': 'Last-Event-ID',
+        'Access-Control-Expose-Headers': 'Last-Event-ID, Mercure-Last-Event-ID, Link',
       };
     }
     return {};

@@ -33,15 +33,19 @@ export function sendText(
   response.end(body);
 }
 
-/** Ends a response with a JSON (or JSON-LD) document. */
+/**
+ * Ends a response with a JSON (or JSON-LD, or problem+json) document; `pretty` indents it
+ * for people, compact keeps a refusal on one line.
+ */
 export function sendJson(
   response: ServerResponse,
   status: number,
   value: unknown,
   headers: Record<string, string> = {},
   contentType = 'application/json',
+  pretty = true,
 ): void {
-  const body = Buffer.from(JSON.stringify(value, null, 2));
+  const body = Buffer.from(pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value));
   response.writeHead(status, {
     ...headers,
     'Content-Type': `${contentType}; charset=utf-8`,

@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkPublish } from '../auth/index.js';
+import { AuthError, checkPublish, resourceMetadataUrl } from '../auth/index.js';
 import { HttpError } from '../http/http-error.js';
+import { hubUrlOf } from '../http/hub-url.js';
 import { assertDeclaredLength, readBody } from '../http/read-body.js';
 import type { RequestTarget } from '../http/request-target.js';
 import { sendText } from '../http/respond.js';
 import type { HubContext } from '../hub-context.js';
 import { parsePublishRequest, publishBodyKind } from '../protocol/draft-07.js';
+import { assertDraft08Publish } from '../protocol/draft-08.js';
 
 /**
  * `POST /.well-known/mercure`: checks, in order, the content type (415), the declared size
@@ -31,8 +33,9 @@ export async function handlePublish(
     );
   }
   assertDeclaredLength(request, options.maxBodyBytes);
+  const hubUrl = hubUrlOf(request, options);
   const principal = await context.auth.authenticate(
-    { headers: request.headers, url: target.url },
+    { headers: request.headers, url: target.url, hubUrl },
     'publisher',
   );
   if (principal === undefined) {
@@ -44,8 +47,15 @@ export async function handlePublish(
   }
   const body = await readBody(request, options.maxBodyBytes, options.bodyTimeoutMs);
   const update = parsePublishRequest(kind, body, options);
+  // A draft-08 publisher is held to draft-08's reserved values (`*`, `earliest`, `mercure`).
+  if (principal.draft === '08') assertDraft08Publish(update);
   const allowed = checkPublish(principal, update.topics);
-  if (!allowed.ok) throw new HttpError(403, allowed.reason);
+  // RFC 6750 §3.1: a valid token without the grant is 403 `insufficient_scope`.
+  if (!allowed.ok) {
+    const error = new AuthError(403, 'topic-not-allowed', allowed.reason);
+    error.resourceMetadata = resourceMetadataUrl(hubUrl);
+    throw error;
+  }
   const stored = await context.publish(update);
   sendText(response, 200, stored.id, corsHeaders);
 }

@@ -5,12 +5,26 @@ import type { ReplayFrom } from '../broker/broker.js';
 import { createUpdateId } from '../event-id.js';
 import { clientAddress } from '../http/client-address.js';
 import { HttpError } from '../http/http-error.js';
+import { hubUrlOf } from '../http/hub-url.js';
 import type { RequestTarget } from '../http/request-target.js';
 import type { HubContext } from '../hub-context.js';
+import { subscribeDraft } from '../protocol/draft.js';
 import { EARLIEST, parseSubscribeRequest, toHeaderBytes } from '../protocol/draft-07.js';
+import {
+  MERCURE_LAST_EVENT_ID,
+  parseSubscribeRequest as parseDraft08Subscribe,
+  queryMethodFields,
+} from '../protocol/draft-08.js';
+import { parseQueryString } from '../protocol/form-urlencoded.js';
 import { type StartedReplay, startReplay, writeReplay } from '../replay.js';
 import { Subscriber } from '../subscriber.js';
-import { subscriptionDocuments } from '../subscription-events.js';
+import {
+  draft08SubscriptionDocuments,
+  isDraft08,
+  markDraft08,
+  SUBSCRIPTION_EVENT_TYPE,
+  subscriptionDocuments,
+} from '../subscription-events.js';
 
 /**
  * "The hub MAY require subscribers [...] to be authenticated" and answers with events for
@@ -33,14 +47,24 @@ export async function handleSubscribe(
   corsHeaders: Record<string, string>,
 ): Promise<void> {
   const { options, logger } = context;
-  const parsed = parseSubscribeRequest(target.query, request.headers, options);
+  // Draft-07 or draft-08, by the request's parameters; both parse to the same request.
+  const fields =
+    request.method === 'QUERY'
+      ? await queryMethodFields(request, target, options.maxBodyBytes, options.bodyTimeoutMs)
+      : parseQueryString(target.query);
+  const draft = subscribeDraft(fields, options.mercureDrafts);
+  const hubUrl = hubUrlOf(request, options);
+  const parsed =
+    draft === '08'
+      ? parseDraft08Subscribe(fields, request.headers, options, hubUrl)
+      : parseSubscribeRequest(target.query, request.headers, options);
   const address = clientAddress(request, options.trustProxy);
   context.limiter.acquire(address);
   let subscriber: Subscriber;
   let principal: Principal | undefined;
   try {
     principal = await context.auth.authenticate(
-      { headers: request.headers, url: target.url },
+      { headers: request.headers, url: target.url, draft, hubUrl },
       'subscriber',
     );
     subscriber = new Subscriber({
@@ -54,6 +78,7 @@ export async function handleSubscribe(
     throw error;
   }
 
+  if (draft === '08') markDraft08(subscriber);
   try {
     // Subscription events go out before the subscriber is registered, as Mercure does: a
     // subscriber does not receive its own arrival live.
@@ -64,7 +89,9 @@ export async function handleSubscribe(
       parsed.lastEventId === undefined
         ? undefined
         : await startReplay(context.broker, replayFrom(parsed.lastEventId));
-    if (request.destroyed || response.destroyed) {
+    // The socket, not the request: a QUERY request whose body was read is already done
+    // (and destroyed) while its client still waits for the stream.
+    if (request.socket.destroyed || response.destroyed) {
       context.unregister(subscriber);
       return;
     }
@@ -86,9 +113,10 @@ export async function handleSubscribe(
     for (const [name, value] of Object.entries(corsHeaders)) response.setHeader(name, value);
     // "When the request contains a `Last-Event-ID` HTTP header or a `lastEventID` query
     // parameter the hub MUST set a `Last-Event-ID` header on the HTTP response."
+    // Draft-08: "the hub MUST set a `Mercure-Last-Event-ID` field on the HTTP response".
     if (replay) {
-      const preceding = replay.first.precedingId ?? EARLIEST;
-      response.setHeader('Last-Event-ID', toHeaderBytes(preceding));
+      const name = draft === '08' ? MERCURE_LAST_EVENT_ID : 'Last-Event-ID';
+      response.setHeader(name, toHeaderBytes(replay.first.precedingId ?? EARLIEST));
     }
     const stream = EventStream.fromNode(request, response, context.streamOptions);
     subscriber.stream = stream;
@@ -145,13 +173,19 @@ export function announce(
   subscriber: Subscriber,
   active: boolean,
 ): Promise<void> {
-  const updates = subscriptionDocuments(subscriber, active, { context: true }).map((document) =>
+  // Draft-08 subscribers get draft-08 documents, under the reserved event type `mercure`.
+  const draft08 = isDraft08(subscriber);
+  const documents = draft08
+    ? draft08SubscriptionDocuments(subscriber, active)
+    : subscriptionDocuments(subscriber, active, { context: true });
+  const updates = documents.map((document) =>
     context.publishOwn({
       topics: [document.id],
       data: JSON.stringify(document, null, 2),
       // "the subscription update MUST be marked as `private`"
       private: true,
       id: createUpdateId(),
+      ...(draft08 ? { type: SUBSCRIPTION_EVENT_TYPE } : {}),
     }),
   );
   return Promise.all(updates).then(

@@ -1,10 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AuthError, claimSelectors, DRAFT_08_COOKIE, resourceMetadataUrl } from '../auth/index.js';
 import { HttpError } from '../http/http-error.js';
+import { hubUrlOf } from '../http/hub-url.js';
 import type { RequestTarget } from '../http/request-target.js';
 import { sendJson } from '../http/respond.js';
 import type { HubContext } from '../hub-context.js';
-import { EARLIEST, type SubscriptionsApiRequest, toHeaderBytes } from '../protocol/draft-07.js';
-import { JSONLD_CONTEXT, subscriptionDocuments } from '../subscription-events.js';
+import {
+  EARLIEST,
+  SUBSCRIPTIONS_PATH,
+  type SubscriptionsApiRequest,
+  toHeaderBytes,
+} from '../protocol/draft-07.js';
+import {
+  draft08SubscriptionDocuments,
+  isDraft08,
+  JSONLD_CONTEXT,
+  subscriptionDocuments,
+} from '../subscription-events.js';
+import { MATCHER_TYPES } from '../topic-matcher.js';
 import { SelectorSet, TopicSelectorError } from '../topic-selector.js';
 
 const JSONLD = 'application/ld+json';
@@ -27,7 +40,7 @@ export async function handleSubscriptionsApi(
   corsHeaders: Record<string, string>,
 ): Promise<void> {
   const principal = await context.auth.authenticate(
-    { headers: request.headers, url: target.url },
+    { headers: request.headers, url: target.url, hubUrl: hubUrlOf(request, context.options) },
     'subscriber',
   );
   const claimed = principal?.claims.subscribe;
@@ -94,5 +107,129 @@ export async function handleSubscriptionsApi(
     },
     headers,
     JSONLD,
+  );
+}
+
+/** Which part of the draft-08 subscriptions API a path asks for. */
+export interface Draft08SubscriptionsApiRequest {
+  readonly matchType: string | undefined;
+  readonly match: string | undefined;
+  readonly subscriber: string | undefined;
+}
+
+/**
+ * Reads `/.well-known/mercure/subscriptions[/{match_type}/{match}[/{subscriber}]]` (draft-08
+ * "Subscription API"). The bare collection is draft-08's when the request's token is a
+ * draft-08 access token; otherwise undefined (the draft-07 API answers).
+ *
+ * @throws HttpError 400 on a malformed escape.
+ */
+export function parseDraft08SubscriptionsPath(
+  rawPath: string,
+  headers: IncomingMessage['headers'],
+): Draft08SubscriptionsApiRequest | undefined {
+  if (rawPath === SUBSCRIPTIONS_PATH) {
+    const bearer = /^\s*bearer\s+(\S+)/i.exec(headers.authorization ?? '')?.[1];
+    const cookie08 = headers.cookie?.includes(`${DRAFT_08_COOKIE}=`) === true;
+    if (!cookie08 && (bearer === undefined || !looksLikeAccessToken(bearer))) return undefined;
+    return { matchType: undefined, match: undefined, subscriber: undefined };
+  }
+  if (!rawPath.startsWith(`${SUBSCRIPTIONS_PATH}/`)) return undefined;
+  const segments = rawPath.slice(SUBSCRIPTIONS_PATH.length + 1).split('/');
+  if (segments.length < 2 || segments.length > 3 || segments.some((s) => s === ''))
+    return undefined;
+  if (!(MATCHER_TYPES as readonly string[]).includes(segments[0]!)) return undefined;
+  const decode = (segment: string): string => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      throw new HttpError(
+        400,
+        `malformed percent-encoding in the subscriptions API path: ${segment}`,
+      );
+    }
+  };
+  return {
+    matchType: segments[0],
+    match: decode(segments[1]!),
+    subscriber: segments[2] === undefined ? undefined : decode(segments[2]),
+  };
+}
+
+/** A token whose header says `typ: at+jwt` (only routing; the authenticator verifies it). */
+function looksLikeAccessToken(token: string): boolean {
+  try {
+    const header = JSON.parse(Buffer.from(token.split('.', 1)[0]!, 'base64url').toString('utf8'));
+    return typeof header?.typ === 'string' && /^(application\/)?at\+jwt$/i.test(header.typ);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The draft-08 subscriptions API: plain JSON (`application/json`), documents with `match` and
+ * `match_type`, and the reconciliation cursor on the Link header: "every endpoint MUST carry
+ * the reconciliation cursor as a `last-event-id` target attribute on the `rel="mercure"` Link
+ * header". "The topic to authorize is the requested URL in relative form": a draft-08 token
+ * must grant `subscribe` on the path (403 `insufficient_scope` otherwise). Lists the
+ * subscriptions made in draft-08.
+ */
+export async function handleDraft08SubscriptionsApi(
+  context: HubContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  target: RequestTarget,
+  api: Draft08SubscriptionsApiRequest,
+  corsHeaders: Record<string, string>,
+): Promise<void> {
+  const hubUrl = hubUrlOf(request, context.options);
+  const principal = await context.auth.authenticate(
+    { headers: request.headers, url: target.url, draft: '08', hubUrl },
+    'subscriber',
+  );
+  const claimed = principal?.claims.subscribe ?? [];
+  if (principal === undefined || !claimSelectors(claimed).matchesAny([target.path])) {
+    const error = new AuthError(
+      principal ? 403 : 401,
+      principal ? 'topic-not-allowed' : 'no-token',
+      principal
+        ? `no "subscribe" authorization detail of the token matches ${target.path}`
+        : `the subscriptions API needs an access token granting "subscribe" on ${target.path} (e.g. {"match": "*"})`,
+    );
+    error.resourceMetadata = resourceMetadataUrl(hubUrl);
+    throw error;
+  }
+
+  const lastEventId = (await context.broker.head()).lastEventId ?? EARLIEST;
+  const cursor = toHeaderBytes(lastEventId).replaceAll('"', '%22');
+  const headers = {
+    ...corsHeaders,
+    Link: `<${hubUrl}>; rel="mercure"; last-event-id="${cursor}"; type="mercure"; content-type="application/json"`,
+    ETag: `"${cursor.replaceAll('%', '%25')}"`,
+    'Cache-Control': 'must-revalidate',
+  };
+  const documents = [];
+  for (const subscriber of context.fanOut.index.values()) {
+    if (!isDraft08(subscriber)) continue;
+    for (const document of draft08SubscriptionDocuments(subscriber, true)) {
+      if (api.matchType !== undefined && document.match_type !== api.matchType) continue;
+      if (api.match !== undefined && document.match !== api.match) continue;
+      if (api.subscriber !== undefined && document.subscriber !== api.subscriber) continue;
+      documents.push(document);
+    }
+  }
+  if (api.subscriber !== undefined) {
+    const [document] = documents;
+    if (document === undefined) {
+      throw new HttpError(404, `no active subscription of ${api.subscriber} to ${api.match}`);
+    }
+    sendJson(response, 200, document, headers);
+    return;
+  }
+  sendJson(
+    response,
+    200,
+    { id: target.path, type: 'subscriptions', subscriptions: documents },
+    headers,
   );
 }
