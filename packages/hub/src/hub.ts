@@ -439,12 +439,13 @@ export class Hub {
         { status: refusal.status, reason: refusal.reason, url: request.url },
         'request refused',
       );
+      const headers: Record<string, string> = { ...corsHeaders, ...refusal.headers };
+      // Refused before its body was read: the connection cannot serve another request, so
+      // the answer says so, and the rest of the body is drained (bounded) before closing.
+      if (!request.complete) headers.Connection = 'close';
       // RFC 9457 problem details when the client takes JSON, text otherwise; the headers
       // (WWW-Authenticate above all) either way.
-      sendRefusal(response, request.headers, refusal.status, refusal.reason, {
-        ...corsHeaders,
-        ...refusal.headers,
-      });
+      sendRefusal(response, request.headers, refusal.status, refusal.reason, headers);
       return;
     }
     this.logger.error({ err: error, method: request.method, url: request.url }, 'request failed');

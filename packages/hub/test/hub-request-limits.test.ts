@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, startHub, subscribePath, type TestHub } from './hub-harness.js';
 import { RawSubscriber } from './raw-subscriber.js';
+import { refusalReason } from './refusal.js';
 
 /** Writes raw bytes to a port; resolves with everything read once the server closes. */
 function rawExchange(
@@ -205,7 +206,7 @@ describe('a 413 the client gets to read', () => {
           body,
           duplex: 'half',
         } as RequestInit);
-        const text = await response.text().catch(() => '');
+        const text = await refusalReason(response).catch(() => '');
         outcomes.push(`${response.status} ${text.trim()}`);
       } catch (error) {
         const cause = (error as Error & { cause?: NodeJS.ErrnoException }).cause;

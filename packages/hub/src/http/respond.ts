@@ -22,8 +22,15 @@ export function sendText(
     'Content-Length': String(body.length),
     'X-Content-Type-Options': 'nosniff',
   });
-  // A refusal that closes the connection while the body is still arriving (413, 408): the
-  // client must get to read it before the connection goes.
+  endWith(response, body, headers);
+}
+
+/**
+ * A refusal that closes the connection while the body is still arriving (413, 408): the
+ * client must get to read it before the connection goes, so the rest of the body is drained
+ * (bounded) first.
+ */
+function endWith(response: ServerResponse, body: Buffer, headers: Record<string, string>): void {
   const closing = /\bclose\b/i.test(headers.Connection ?? '');
   if (closing && !response.req.complete) {
     response.write(body);
@@ -52,5 +59,5 @@ export function sendJson(
     'Content-Length': String(body.length),
     'X-Content-Type-Options': 'nosniff',
   });
-  response.end(body);
+  endWith(response, body, headers);
 }
