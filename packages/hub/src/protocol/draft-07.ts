@@ -81,14 +81,23 @@ export function parseSubscribeRequest(
       'missing "topic" query parameter: subscribe with ?topic=<topic or URI template>, or ?topic=* for everything',
     );
   }
-  // "If both the `Last-Event-ID` HTTP header and the `lastEventID` query parameter are
-  // present, the HTTP header MUST take precedence." An empty header counts as absent, as an
-  // EventSource that never received an id sends none.
+  return { selectors, lastEventId: resumePoint(headers, queryLastEventId) };
+}
+
+/**
+ * Where a subscriber resumes, for both drafts: "If both the `Last-Event-ID` HTTP header and the
+ * `lastEventID` [draft-08: `last_event_id`] query parameter are present, the HTTP header MUST
+ * take precedence." An empty header counts as absent, as an EventSource that never received an
+ * id sends none.
+ */
+export function resumePoint(
+  headers: IncomingHttpHeaders,
+  queryLastEventId: string | undefined,
+): string | undefined {
   const header = headers['last-event-id'];
   const headerLastEventId =
     typeof header === 'string' && header !== '' ? fromHeaderBytes(header) : undefined;
-  const lastEventId = headerLastEventId ?? (queryLastEventId !== '' ? queryLastEventId : undefined);
-  return { selectors, lastEventId };
+  return headerLastEventId ?? (queryLastEventId !== '' ? queryLastEventId : undefined);
 }
 
 /**

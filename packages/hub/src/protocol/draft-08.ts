@@ -14,7 +14,7 @@ import { assertDeclaredLength, readBody } from '../http/read-body.js';
 import type { RequestTarget } from '../http/request-target.js';
 import { MATCHER_TYPES, type MatcherType, matcherSelector } from '../topic-matcher.js';
 import type { PublishRequest, RequestLimits, SubscribeRequest } from './draft-07.js';
-import { EARLIEST } from './draft-07.js';
+import { EARLIEST, resumePoint } from './draft-07.js';
 import { type FormField, parseFormUrlEncoded, parseQueryString } from './form-urlencoded.js';
 
 /**
@@ -93,20 +93,7 @@ export function parseSubscribeRequest(
       'missing matcher: subscribe with ?match=<topic>, ?match_urlpattern=<URL pattern>, or ?match=* for everything',
     );
   }
-  // "If both the `Last-Event-ID` HTTP header and the `last_event_id` query parameter are
-  // present, the HTTP header MUST take precedence."
-  const header = headers['last-event-id'];
-  const headerLastEventId =
-    typeof header === 'string' && header !== '' ? fromHeaderBytes(header) : undefined;
-  const lastEventId = headerLastEventId ?? (queryLastEventId !== '' ? queryLastEventId : undefined);
-  return { selectors, lastEventId };
-}
-
-function fromHeaderBytes(value: string): string {
-  for (let i = 0; i < value.length; i++) {
-    if (value.charCodeAt(i) > 0x7f) return Buffer.from(value, 'latin1').toString('utf8');
-  }
-  return value;
+  return { selectors, lastEventId: resumePoint(headers, queryLastEventId) };
 }
 
 /**

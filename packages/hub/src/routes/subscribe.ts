@@ -95,15 +95,15 @@ export async function handleSubscribe(
       context.unregister(subscriber);
       return;
     }
-    // Dropped while the replay was read: it fell behind already, or the log lost data.
-    if (subscriber.closed) {
-      throw new HttpError(503, 'the hub could not join this stream to the live feed: retry', {
-        'Retry-After': '1',
-      });
-    }
     // Shutdown began while the replay was read: do not open a stream it would miss.
     if (context.closing) {
       throw new HttpError(503, 'the hub is shutting down; reconnect in a moment', {
+        'Retry-After': '1',
+      });
+    }
+    // Dropped while the replay was read: it fell behind already, or the log lost data.
+    if (subscriber.closed) {
+      throw new HttpError(503, 'the hub could not join this stream to the live feed: retry', {
         'Retry-After': '1',
       });
     }
