@@ -11,9 +11,11 @@ import { answerClientError } from './http/client-error.js';
 import { CorsPolicy } from './http/cors.js';
 import { HttpError } from './http/http-error.js';
 import { assertHubHost } from './http/hub-url.js';
+import { HubListener, type ListenSecurity } from './http/listeners.js';
 import { sendRefusal } from './http/problem-details.js';
 import { requestTarget } from './http/request-target.js';
 import { sendJson } from './http/respond.js';
+import type { TlsCredentials } from './http/tls-credentials.js';
 import type { HubContext } from './hub-context.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './hub-options.js';
 import { createLogger, type Logger } from './logger.js';
@@ -73,8 +75,8 @@ export class Hub {
   readonly #admin: AdminRoutes;
   readonly #compilations = new SharedCompilations();
   readonly #expiry = new ExpiryScheduler();
-  #server: Server | undefined;
-  #adminServer: Server | undefined;
+  #listener: HubListener | undefined;
+  #adminListener: HubListener | undefined;
   #closing = false;
   #closed: Promise<void> | undefined;
   readonly #countAnswer: (this: ServerResponse) => void;
@@ -184,21 +186,49 @@ export class Hub {
     );
   };
 
-  /** Starts the public HTTP server of the hub. Port 0 picks a free port. */
-  async listen(port = 3000, host?: string): Promise<AddressInfo> {
-    if (this.#server) throw new Error('the hub is already listening');
-    this.#server = this.#createServer(this.handler);
-    return listenOn(this.#server, port, host);
+  /**
+   * Starts the public server of the hub. Port 0 picks a free port. `security`: `{ tls }`
+   * serves HTTPS with HTTP/2 and HTTP/1.1 (ALPN), `{ h2c: true }` cleartext HTTP/2 beside
+   * HTTP/1.1 (behind a proxy that speaks HTTP/2 to its upstreams); plain HTTP/1.1 without.
+   */
+  async listen(port = 3000, host?: string, security?: ListenSecurity): Promise<AddressInfo> {
+    if (this.#listener) throw new Error('the hub is already listening');
+    this.#listener = new HubListener(this.#createServer(this.handler), this.handler, security);
+    return this.#listener.listen(port, host);
   }
 
   /**
-   * Starts the admin HTTP server ({@link adminHandler}), on the loopback address unless
-   * `host` says otherwise. Port 0 picks a free port.
+   * Starts the admin server ({@link adminHandler}), on the loopback address unless `host`
+   * says otherwise. Port 0 picks a free port; `security` as for {@link listen}.
    */
-  async listenAdmin(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
-    if (this.#adminServer) throw new Error('the hub admin listener is already listening');
-    this.#adminServer = this.#createServer(this.adminHandler);
-    return listenOn(this.#adminServer, port, host);
+  async listenAdmin(
+    port: number,
+    host = '127.0.0.1',
+    security?: ListenSecurity,
+  ): Promise<AddressInfo> {
+    if (this.#adminListener) throw new Error('the hub admin listener is already listening');
+    this.#adminListener = new HubListener(
+      this.#createServer(this.adminHandler),
+      this.adminHandler,
+      security,
+    );
+    return this.#adminListener.listen(port, host);
+  }
+
+  /**
+   * Replaces the TLS certificate of the listeners that serve TLS, for new connections;
+   * open connections and their streams stay. Call it on a certificate renewal (the CLI does
+   * on SIGHUP).
+   *
+   * @throws Error when the pair is unusable (the running certificate stays) or nothing here
+   * serves TLS.
+   */
+  setTlsCredentials(credentials: TlsCredentials): void {
+    const listeners = [this.#listener, this.#adminListener].filter(
+      (listener) => listener?.tls === true,
+    );
+    if (listeners.length === 0) throw new Error('the hub does not serve TLS');
+    for (const listener of listeners) listener?.setCredentials(credentials);
   }
 
   /** An HTTP server with the hub's time limits on request heads and bodies. */
@@ -218,17 +248,24 @@ export class Hub {
     server.on('clientError', (error: Error, socket) =>
       answerClientError(error, socket, this.options),
     );
+    // Streams are long-lived: Node's default 5-minute request timeout would cut them.
+    server.requestTimeout = 0;
     return server;
   }
 
-  /** The listening server, once {@link listen} resolved. */
+  /** The HTTP/1 server of the public listener, once {@link listen} resolved. */
   get server(): Server | undefined {
-    return this.#server;
+    return this.#listener?.http1;
   }
 
-  /** The admin server, once {@link listenAdmin} resolved. */
+  /** The HTTP/1 server of the admin listener, once {@link listenAdmin} resolved. */
   get adminServer(): Server | undefined {
-    return this.#adminServer;
+    return this.#adminListener?.http1;
+  }
+
+  /** The public listener (its HTTP/1 and HTTP/2 sides), once {@link listen} resolved. */
+  get listener(): HubListener | undefined {
+    return this.#listener;
   }
 
   /**
@@ -290,10 +327,10 @@ export class Hub {
 
   async #shutdown(): Promise<void> {
     this.#closing = true;
-    const servers = [this.#server, this.#adminServer].filter((server) => server !== undefined);
-    const serversClosed = servers.map(
-      (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+    const listeners = [this.#listener, this.#adminListener].filter(
+      (listener) => listener !== undefined,
     );
+    const listenersClosed = listeners.map((listener) => listener.close());
     const { shutdownRetryMs } = this.options;
     let streams = 0;
     for (const subscriber of [...this.#fanOut.index.values()]) {
@@ -303,13 +340,15 @@ export class Hub {
     // Spread the reconnections: half to one and a half times the configured delay.
     streams += this.#stats.closeAll(() => Math.round(shutdownRetryMs * (0.5 + Math.random())));
     this.logger.info({ streams }, 'shutting down: streams told to reconnect');
-    if (servers.length > 0) {
-      for (const server of servers) server.closeIdleConnections();
+    if (listeners.length > 0) {
+      // The streams were ended above: HTTP/2 sessions whose last stream has gone get their
+      // GOAWAY now, HTTP/1.1 connections close as they become idle.
+      for (const listener of listeners) listener.closeIdle();
       const deadline = setTimeout(() => {
-        for (const server of servers) server.closeAllConnections();
+        for (const listener of listeners) listener.closeAll();
       }, this.options.shutdownTimeoutMs);
       deadline.unref();
-      await Promise.all(serversClosed);
+      await Promise.all(listenersClosed);
       clearTimeout(deadline);
     }
     this.#expiry.close();
@@ -504,18 +543,4 @@ function toRefusal(error: unknown): Refusal | undefined {
 
 function methodNotAllowed(method: string, allow: string): HttpError {
   return new HttpError(405, `method ${method} not allowed here; use ${allow}`, { Allow: allow });
-}
-
-/** Listens, and resolves with the address (rejects with the listen error, e.g. EADDRINUSE). */
-async function listenOn(server: Server, port: number, host?: string): Promise<AddressInfo> {
-  // Streams are long-lived: Node's default 5-minute request timeout would cut them.
-  server.requestTimeout = 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server.address() as AddressInfo;
 }

@@ -24,6 +24,12 @@ export { MEMORY_DEFAULTS, MemoryBroker, type MemoryBrokerOptions } from './broke
 export * from './dashboard/index.js';
 export { createUpdateId } from './event-id.js';
 export { HttpError } from './http/http-error.js';
+export { HubListener, type ListenSecurity } from './http/listeners.js';
+export {
+  loadTlsCredentials,
+  type TlsCredentials,
+  TlsCredentialsError,
+} from './http/tls-credentials.js';
 export { Hub, type PublishInput } from './hub.js';
 export { HUB_DEFAULTS, type HubOptions } from './hub-options.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';

@@ -1,4 +1,11 @@
-import { type AuthConfig, createLogger, Hub, type HubOptions, mintToken } from '@tidings/hub';
+import {
+  type AuthConfig,
+  createLogger,
+  Hub,
+  type HubOptions,
+  type ListenSecurity,
+  mintToken,
+} from '@tidings/hub';
 
 /** The HMAC secret of test hubs (HS256 needs 32 bytes). */
 export const SECRET = 'tidings-test-secret-of-32-bytes-or-more!';
@@ -6,7 +13,7 @@ export const SECRET = 'tidings-test-secret-of-32-bytes-or-more!';
 export interface TestHub {
   hub: Hub;
   port: number;
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (`https://` with TLS) */
   base: string;
   /** `http://127.0.0.1:<port>/.well-known/mercure` */
   hubUrl: string;
@@ -22,14 +29,21 @@ export interface TestHub {
   close(): Promise<void>;
 }
 
-/** A hub on a free port, quiet logs, anonymous subscribers on unless told otherwise. */
+/**
+ * A hub on a free port, quiet logs, anonymous subscribers on unless told otherwise; `listen`
+ * serves TLS or h2c (then {@link TestHub.publish} needs a client that trusts the certificate).
+ */
 export async function startHub(
-  options: Partial<Omit<HubOptions, 'auth'>> & { auth?: Partial<AuthConfig> } = {},
+  options: Partial<Omit<HubOptions, 'auth'>> & {
+    auth?: Partial<AuthConfig>;
+    listen?: ListenSecurity;
+  } = {},
 ): Promise<TestHub> {
+  const { listen, ...hubOptions } = options;
   const hub = await Hub.create({
     logger: createLogger({ level: 'silent' }),
     processMetrics: false,
-    ...options,
+    ...hubOptions,
     auth: {
       publisherKey: { kind: 'secret', secret: SECRET },
       subscriberKey: { kind: 'secret', secret: SECRET },
@@ -38,8 +52,8 @@ export async function startHub(
       ...options.auth,
     },
   });
-  const { port } = await hub.listen(0, '127.0.0.1');
-  const base = `http://127.0.0.1:${port}`;
+  const { port } = await hub.listen(0, '127.0.0.1', listen);
+  const base = `${listen !== undefined && 'tls' in listen ? 'https' : 'http'}://127.0.0.1:${port}`;
   const hubUrl = `${base}/.well-known/mercure`;
   const publisherToken = await mintToken({ secret: SECRET, publish: ['*'] });
   return {

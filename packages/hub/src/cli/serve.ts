@@ -27,6 +27,12 @@ import {
   readEnvironment,
   UsageError,
 } from './options.js';
+import {
+  reloadTlsOnSignal,
+  resolveServeTls,
+  SERVE_TLS_OPTIONS,
+  type ServeTlsConfig,
+} from './serve-tls.js';
 
 /** A flag's bounds: the same as the hub option it sets, so the CLI refuses what the hub would. */
 function rangeOf(
@@ -56,6 +62,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     placeholder: 'address',
     description: 'Address to listen on',
   },
+  ...SERVE_TLS_OPTIONS,
   {
     name: 'admin-listen',
     type: 'string',
@@ -348,6 +355,7 @@ Examples:
   TIDINGS_JWT_KEY=$(openssl rand -base64 32) tidings serve --port 8080 --anonymous
   tidings serve --jwt-key @/etc/tidings/publisher.pem --jwt-algorithm ES256 --cors-origins https://app.example
   tidings serve --jwt-key @/etc/tidings/secret --admin-listen 127.0.0.1:9090
+  tidings serve --jwt-key @/etc/tidings/secret --tls-cert fullchain.pem --tls-key privkey.pem --port 443
 `;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -366,6 +374,8 @@ export interface ServeConfig {
   hubOptions: Omit<HubOptions, 'logger'>;
   logLevel: (typeof LOG_LEVELS)[number];
   logFormat: 'json' | 'pretty' | undefined;
+  /** TLS or h2c on the main port, and the certificate files to reload on SIGHUP. */
+  tls: ServeTlsConfig;
 }
 
 /** Merges flags, environment and config file (in that order of precedence) into a config. */
@@ -480,6 +490,7 @@ export async function resolveServeConfig(
       ? await mintToken({ secret: publisherSecret, publish: ['*'], subscribe: ['*'] })
       : undefined;
 
+  const tls = resolveServeTls(get);
   const maxTopics = get<number>('max-topics');
   const adminListenText = get<string>('admin-listen');
   const hubOptions: Omit<HubOptions, 'logger'> = {
@@ -520,6 +531,7 @@ export async function resolveServeConfig(
     hubOptions,
     logLevel: logLevel as ServeConfig['logLevel'],
     logFormat: logFormat as ServeConfig['logFormat'],
+    tls,
   };
 }
 
@@ -537,7 +549,7 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
   const hub = await Hub.create({ ...config.hubOptions, logger });
   let address: { port: number };
   try {
-    address = await hub.listen(config.port, config.host);
+    address = await hub.listen(config.port, config.host, config.tls.security);
   } catch (error) {
     // Nothing was served: the one line below says all, without shutdown logs before it.
     logger.level = 'silent';
@@ -568,7 +580,9 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
       : config.host.includes(':')
         ? `[${config.host}]`
         : config.host;
-  const base = `http://${displayHost}:${address.port}`;
+  const scheme =
+    config.tls.security !== undefined && 'tls' in config.tls.security ? 'https' : 'http';
+  const base = `${scheme}://${displayHost}:${address.port}`;
   const adminBase =
     config.adminListen && adminAddress
       ? `http://${urlHost(config.adminListen.host)}:${adminAddress.port}`
@@ -583,9 +597,11 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
       adminUrl: adminBase,
       transport: config.hubOptions.transport,
       dev: config.dev,
+      http2: config.tls.security !== undefined,
     },
     'hub listening',
   );
+  reloadTlsOnSignal(io, hub, config.tls, logger);
 
   const done = new Promise<number>((resolve) => {
     let stopping = false;

@@ -15,10 +15,8 @@ export function hubUrlOf(request: IncomingMessage, options: ResolvedHubOptions):
   const proto =
     typeof forwarded === 'string' && /^https?$/i.test(forwarded.split(',')[0]!.trim())
       ? forwarded.split(',')[0]!.trim().toLowerCase()
-      : 'encrypted' in request.socket && request.socket.encrypted
-        ? 'https'
-        : 'http';
-  const host = request.headers.host;
+      : requestScheme(request);
+  const host = requestHost(request);
   // A Host that is not a host[:port] cannot name this hub; fall back to a placeholder origin.
   const origin =
     host !== undefined && /^[A-Za-z0-9.\-[\]:]+$/.test(host) && URL.canParse(`${proto}://${host}`)
@@ -38,7 +36,7 @@ export function hubUrlOf(request: IncomingMessage, options: ResolvedHubOptions):
 export function assertHubHost(request: IncomingMessage, options: ResolvedHubOptions): void {
   if (options.publicUrl === undefined) return;
   const expected = new URL(options.publicUrl).host;
-  const host = (request.headers.host ?? '').toLowerCase();
+  const host = (requestHost(request) ?? '').toLowerCase();
   const forwarded = options.trustProxy ? request.headers['x-forwarded-host'] : undefined;
   const seen = typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim().toLowerCase() : host;
   if (seen !== expected && `${seen}:${defaultPort(options.publicUrl)}` !== expected) {
@@ -51,4 +49,22 @@ export function assertHubHost(request: IncomingMessage, options: ResolvedHubOpti
 
 function defaultPort(url: string): string {
   return new URL(url).protocol === 'https:' ? '443' : '80';
+}
+
+/**
+ * The host the client asked for: `Host` on HTTP/1.1; on HTTP/2 the `:authority`
+ * pseudo-header, which replaces it ("Clients that generate HTTP/2 requests directly MUST use
+ * the `:authority` pseudo-header field to convey authority information", RFC 9113 §8.3.1).
+ */
+export function requestHost(request: IncomingMessage): string | undefined {
+  const authority = request.headers[':authority'];
+  if (typeof authority === 'string' && authority !== '') return authority;
+  return request.headers.host;
+}
+
+/** `https` over TLS: the socket says so on HTTP/1.1, `:scheme` on HTTP/2. */
+function requestScheme(request: IncomingMessage): 'http' | 'https' {
+  const scheme = request.headers[':scheme'];
+  if (scheme === 'https' || scheme === 'http') return scheme;
+  return 'encrypted' in request.socket && request.socket.encrypted ? 'https' : 'http';
 }
