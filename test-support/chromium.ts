@@ -34,6 +34,8 @@ export interface ChromiumSession {
 
 export interface LaunchChromiumOptions {
   viewport?: { width: number; height: number };
+  /** Accept any certificate (a test's self-signed one). */
+  ignoreHTTPSErrors?: boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function launchChromium(
       headless: true,
       args: CHROMIUM_FLAGS,
       ...(options.viewport ? { viewport: options.viewport } : {}),
+      ...(options.ignoreHTTPSErrors ? { ignoreHTTPSErrors: true } : {}),
     });
   } catch (error) {
     await rm(userDataDir, { recursive: true, force: true });
