@@ -99,7 +99,7 @@ function listeningPort(child: ChildProcess): Promise<number> {
         return;
       }
       output += chunk.toString();
-      const match = /listening on http:\/\/[^\s:]+:(\d+)/.exec(output);
+      const match = /listening on https?:\/\/[^\s:]+:(\d+)/.exec(output);
       if (match !== null) {
         port = Number(match[1]);
         resolve(port);
