@@ -151,6 +151,31 @@ describe('the hub over HTTP/2 with TLS', () => {
     session.close();
   });
 
+  it('counts HTTP/2 streams against the per-address limit, with the reason', async () => {
+    t = await tlsHub({ maxConnectionsPerIp: 2 });
+    const session = await openSession(t.base);
+    const open = [subscribe(session, 'topic=a'), subscribe(session, 'topic=b')];
+    for (const stream of open) expect((await stream.head)[':status']).toBe(200);
+    const third = subscribe(session, 'topic=c');
+    expect((await third.head)[':status']).toBe(429);
+    await third.ended;
+    expect(third.body).toMatch(/too many open connections from 127\.0\.0\.1/);
+    session.close();
+  });
+
+  it('serves the admin listener over HTTP/2 too', async () => {
+    t = await tlsHub();
+    const admin = await t.hub.listenAdmin(0, '127.0.0.1', {
+      tls: { cert: certificate.cert, key: certificate.key },
+    });
+    const session = await openSession(`https://127.0.0.1:${admin.port}`);
+    const metrics = new H2Exchange(session, { ':path': '/metrics' });
+    expect((await metrics.head)[':status']).toBe(200);
+    await metrics.ended;
+    expect(metrics.body).toContain('tidings_');
+    session.close();
+  });
+
   it('sends GOAWAY on graceful shutdown after telling the streams to come back', async () => {
     t = await tlsHub({ shutdownRetryMs: 1000 });
     const session = await openSession(t.base);
