@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { connect as connectTcp } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireBinary } from '../../../test-support/binaries.js';
 import {
@@ -120,6 +121,24 @@ describe('the hub over HTTP/2 with TLS', () => {
     );
     expect(answer).toMatchObject({ status: 200, version: '1.1' });
     expect(JSON.parse(answer.body)).toMatchObject({ status: 'ok' });
+  });
+
+  it('keeps the HTTP/1 time limits for HTTP/1.1 over TLS: a head that never ends gets 408', async () => {
+    t = await tlsHub({ headersTimeoutMs: 300 });
+    const socket = connectTls({
+      host: '127.0.0.1',
+      port: t.port,
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+    });
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    let answer = '';
+    socket.setEncoding('latin1').on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.write('GET /livez HTTP/1.1\r\nHost: x\r\n');
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
   });
 
   it('sends heartbeats on an HTTP/2 stream', async () => {
