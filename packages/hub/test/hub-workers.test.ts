@@ -245,3 +245,82 @@ describe('tidings serve --workers refuses what cannot work', () => {
     expect(env.stderr).toMatch(/^tidings serve: --workers must be between 1 and 256/);
   });
 });
+
+describe.skipIf(!redisServerBinary)('tidings serve --workers: starting', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  }, 30_000);
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('gives every worker the one generated --dev secret, so the printed token works on each', async () => {
+    const run = runCli([
+      'serve',
+      '--dev',
+      '--port',
+      '0',
+      '--log-level',
+      'warn',
+      '--transport',
+      redis.url('?key=dev'),
+      '--workers',
+      '2',
+    ]);
+    try {
+      const [, port] = await run.waitFor(/listening on http:\/\/[^:]+:(\d+)/, 'stderr', 30_000);
+      const [, devToken] = await run.waitFor(/publisher token[^\n]*\n +(\S+)/);
+      // Fresh connections, handed to the workers in turn: both verify the token.
+      for (let i = 0; i < 4; i++) {
+        const response = await fetch(`http://127.0.0.1:${port}${HUB}`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${devToken}`, Connection: 'close' },
+          body: new URLSearchParams({ topic: TOPIC, data: String(i) }),
+        });
+        expect(response.status).toBe(200);
+      }
+    } finally {
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+    }
+  });
+
+  it('stops with the workers’ reason and exit code 1 when they cannot listen', async () => {
+    const busy = runCli([
+      'serve',
+      '--jwt-key',
+      SECRET,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--log-level',
+      'warn',
+    ]);
+    try {
+      const [, port] = await busy.waitFor(/listening on http:\/\/[^:]+:(\d+)/);
+      const result = await runToEnd([
+        'serve',
+        '--jwt-key',
+        SECRET,
+        '--port',
+        port!,
+        '--host',
+        '127.0.0.1',
+        '--transport',
+        redis.url(),
+        '--workers',
+        '2',
+      ]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `tidings serve: port ${port} is already in use: stop what holds it, or pick another with --port`,
+      );
+      expect(result.stderr).not.toMatch(/listening on/);
+    } finally {
+      busy.child.kill('SIGTERM');
+      await busy.exited;
+    }
+  });
+});

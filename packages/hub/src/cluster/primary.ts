@@ -198,19 +198,63 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     statuses: () => Promise.all(slots.map(status)),
   };
 
+  // Signals are handled from the start: one that arrives while the workers start stops them.
+  let admin: Server | undefined;
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => {
+    resolveDone = resolve;
+  });
+  let stopped: Promise<void> | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopped !== undefined) {
+      // A second Ctrl-C: the workers and the primary stop now.
+      for (const slot of slots) send(slot, { type: 'tidings:signal', signal: 'SIGINT' });
+      resolveDone(EXIT_INTERRUPTED);
+      return;
+    }
+    logger.info({ signal, workers: options.workers }, 'shutting down every worker');
+    stopped = stopAll(signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
+    stopped.then(() => {
+      admin?.close();
+      admin?.closeAllConnections();
+      const failed = slots.filter((slot) => slot.exitCode !== EXIT_OK);
+      if (failed.length > 0) {
+        logger.error(
+          { workers: failed.map((slot) => ({ worker: slot.index, code: slot.exitCode })) },
+          'some workers did not shut down cleanly',
+        );
+      }
+      resolveDone(failed.length === 0 ? EXIT_OK : EXIT_FAILURE);
+    });
+  };
+  io.onSignal('SIGTERM', stop);
+  io.onSignal('SIGINT', stop);
+  io.onSignal('SIGHUP', () => {
+    logger.info({ workers: options.workers }, 'SIGHUP: passed on to every worker');
+    for (const slot of slots) send(slot, { type: 'tidings:signal', signal: 'SIGHUP' });
+  });
+
   // Start: every worker listening, or the first failure's exit code.
-  const startup = new Promise<number | { port: number }>((resolve) => {
-    onAllListening = (port) => resolve({ port });
-    onStartFailure = (code) => resolve(code);
+  type Outcome =
+    | { kind: 'listening'; port: number }
+    | { kind: 'failed'; code: number }
+    | { kind: 'stopped'; code: number };
+  const startup = new Promise<Outcome>((resolve) => {
+    onAllListening = (port) => resolve({ kind: 'listening', port });
+    onStartFailure = (code) => resolve({ kind: 'failed', code });
   });
   for (const slot of slots) fork(slot);
-  const outcome = await startup;
-  if (typeof outcome === 'number') {
+  const outcome = await Promise.race([
+    startup,
+    done.then((code): Outcome => ({ kind: 'stopped', code })),
+  ]);
+  if (outcome.kind === 'stopped') return outcome.code;
+  if (outcome.kind === 'failed') {
     await stopAll('SIGTERM');
-    return outcome === EXIT_OK ? EXIT_FAILURE : outcome;
+    return outcome.code === EXIT_OK ? EXIT_FAILURE : outcome.code;
   }
+  const { port } = outcome;
 
-  let admin: Server | undefined;
   let adminPort: number | undefined;
   if (options.adminListen !== undefined) {
     admin = createClusterAdminServer(state, logger);
@@ -226,40 +270,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       throw error;
     }
   }
-  options.listening(outcome.port, adminPort);
-  logger.info({ workers: options.workers, port: outcome.port }, 'hub workers listening');
-
-  return new Promise<number>((resolve) => {
-    let stopped: Promise<void> | undefined;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopped !== undefined) {
-        // A second Ctrl-C: the workers and the primary stop now.
-        for (const slot of slots) send(slot, { type: 'tidings:signal', signal: 'SIGINT' });
-        resolve(EXIT_INTERRUPTED);
-        return;
-      }
-      logger.info({ signal, workers: options.workers }, 'shutting down every worker');
-      stopped = stopAll(signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
-      stopped.then(() => {
-        admin?.close();
-        admin?.closeAllConnections();
-        const failed = slots.filter((slot) => slot.exitCode !== EXIT_OK);
-        if (failed.length > 0) {
-          logger.error(
-            { workers: failed.map((slot) => ({ worker: slot.index, code: slot.exitCode })) },
-            'some workers did not shut down cleanly',
-          );
-        }
-        resolve(failed.length === 0 ? EXIT_OK : EXIT_FAILURE);
-      });
-    };
-    io.onSignal('SIGTERM', stop);
-    io.onSignal('SIGINT', stop);
-    io.onSignal('SIGHUP', () => {
-      logger.info({ workers: options.workers }, 'SIGHUP: passed on to every worker');
-      for (const slot of slots) send(slot, { type: 'tidings:signal', signal: 'SIGHUP' });
-    });
-  });
+  if (stopped === undefined) {
+    options.listening(port, adminPort);
+    logger.info({ workers: options.workers, port }, 'hub workers listening');
+  }
+  return done;
 }
 
 function listenOn(server: Server, address: ListenAddress): Promise<number> {

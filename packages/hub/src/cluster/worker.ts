@@ -28,6 +28,7 @@ export function workerLink(io: CliIo): WorkerLink | undefined {
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([]);
   const forwarded = new Map<ForwardedSignal, ((signal: NodeJS.Signals) => void)[]>();
+  const early = new Set<ForwardedSignal>();
   let hub: Hub | undefined;
   const send = (message: WorkerMessage) => {
     if (process.connected) process.send?.(message);
@@ -38,7 +39,10 @@ export function workerLink(io: CliIo): WorkerLink | undefined {
   });
   const handle = (message: PrimaryMessage) => {
     if (message.type === 'tidings:signal') {
-      for (const listener of forwarded.get(message.signal) ?? []) listener(message.signal);
+      const listeners = forwarded.get(message.signal) ?? [];
+      // A stop asked for while the hub is still starting is acted on once it can be.
+      if (listeners.length === 0) early.add(message.signal);
+      for (const listener of listeners) listener(message.signal);
       return;
     }
     const { requestId } = message;
@@ -79,6 +83,7 @@ export function workerLink(io: CliIo): WorkerLink | undefined {
         const list = forwarded.get(signal as ForwardedSignal) ?? [];
         list.push(listener);
         forwarded.set(signal as ForwardedSignal, list);
+        if (early.delete(signal as ForwardedSignal)) setImmediate(() => listener(signal));
       },
     },
     started(startedHub, port) {
