@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { track } from '../load/child-process.js';
-import { processRssBytes } from '../load/process-memory.js';
+import { childPids, processRssBytes } from '../load/process-memory.js';
 import { sleep } from '../load/report.js';
 import type { SystemUnderTest } from '../load/system-under-test.js';
 import { mintHs256 } from './jwt.js';
@@ -66,10 +66,13 @@ export async function startHub(
     },
     publish: (rate, durationMs) => publisher.publish(rate, durationMs),
     publishMarker: (marker) => publisher.publishMarker(marker),
+    // With --workers the hub is a primary and its workers: the RSS of all of them, each after
+    // a full GC (the workers inherit the GC hook with the primary's Node flags).
     rssBytes: async () => {
-      child.kill('SIGUSR2');
+      const pids = [child.pid!, ...childPids(child.pid!)];
+      for (const pid of pids) process.kill(pid, 'SIGUSR2');
       await sleep(300);
-      return processRssBytes(child.pid!);
+      return pids.reduce((total, pid) => total + processRssBytes(pid), 0);
     },
     stop: async () => {
       await publisher.stop();

@@ -14,7 +14,10 @@ import { startHub } from './hub-process.js';
  * file, fsync every second, as Redis is commonly run), and one `tidings serve` on it. Stopping
  * the system stops both.
  */
-export async function startRedisHub(execArgv: string[] = []): Promise<SystemUnderTest> {
+export async function startRedisHub(
+  execArgv: string[] = [],
+  hubArgs: string[] = [],
+): Promise<SystemUnderTest> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tidings-bench-redis-'));
   const redis = track(
@@ -47,7 +50,7 @@ export async function startRedisHub(execArgv: string[] = []): Promise<SystemUnde
   };
   try {
     await waitForPing(port);
-    const hub = await startHub(['--transport', `redis://127.0.0.1:${port}`], execArgv);
+    const hub = await startHub(['--transport', `redis://127.0.0.1:${port}`, ...hubArgs], execArgv);
     return {
       ...hub,
       name: '@tidings/hub (redis://)',

@@ -49,6 +49,7 @@ import type { StartSystem } from '../load/system-under-test.js';
 import { startHub } from './hub-process.js';
 import { findNginx, nchanAvailable, startNchan } from './nchan-process.js';
 import { startRedisHub } from './redis-process.js';
+import { runScale } from './scale.js';
 
 const USAGE = `usage: node bench/dist/hub/run.js [options]
 
@@ -61,7 +62,11 @@ const USAGE = `usage: node bench/dist/hub/run.js [options]
   --idle-connections N   connections for the memory phase (default 10000)
   --hold N               connections held for the broadcast phase (default: 90% of ulimit -n)
   --latency-rate N       updates/s for the latency phase (default 100)
-  --phases list          among ramp, latency, memory, hold (default: all)
+  --phases list          among ramp, latency, memory, hold (default: all), and scale (asked
+                         for by name: see --scale-connections)
+  --scale-connections N  scale: connections held by the hub with --workers (default 100000),
+                         against 90% of ulimit -n on one process (memory:// and redis://)
+  --workers N            scale: hub processes for them (default 7)
   --profile DIR          run the hub and the load processes with --cpu-prof into DIR
   --quick                one run, shorter windows (a smoke test, not a result)
   --no-write             print only; leave bench/results alone`;
@@ -75,6 +80,8 @@ const values = parseOptions(USAGE, {
   hold: { type: 'string' },
   'latency-rate': { type: 'string', default: '100' },
   phases: { type: 'string', default: 'ramp,latency,memory,hold' },
+  'scale-connections': { type: 'string', default: '100000' },
+  workers: { type: 'string', default: '7' },
   profile: { type: 'string' },
   quick: { type: 'boolean', default: false },
   'no-write': { type: 'boolean', default: false },
@@ -94,11 +101,25 @@ const hold =
 const holdProcesses = Math.max(1, Math.ceil(hold / 8000));
 // A misspelt phase would otherwise be skipped without a word.
 const phases = new Set(
-  listOf('phases', values.phases, ['ramp', 'latency', 'memory', 'hold'] as const, USAGE),
+  listOf('phases', values.phases, ['ramp', 'latency', 'memory', 'hold', 'scale'] as const, USAGE),
 );
 const profileArgv =
   values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
 setLoadExecArgv(profileArgv);
+if (phases.has('scale')) {
+  await runScale({
+    connections: positiveInteger('scale-connections', values['scale-connections']),
+    workers: positiveInteger('workers', values.workers),
+    runs,
+    openFilesLimit,
+    profileArgv,
+    quick: values.quick,
+    write: !values['no-write'],
+    command: `node bench/dist/hub/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+  });
+  phases.delete('scale');
+  if (phases.size === 0) process.exit(0);
+}
 
 const nginx = findNginx();
 const nchanProblem = nchanAvailable(nginx);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requireBinary } from '../../../test-support/binaries.js';
+import { RedisServer, redisServerBinary } from '../../../test-support/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const UNIT = readFileSync(join(ROOT, 'deploy/systemd/tidings.service'), 'utf8');
@@ -23,6 +24,17 @@ function environmentFile(text: string): Record<string, string> {
     entries[line.slice(0, equals)] = line.slice(equals + 1);
   }
   return entries;
+}
+
+/**
+ * The arguments of ExecStart after the program, with `${VAR}` expanded from `environment`
+ * as systemd does (an unset variable becomes an empty string).
+ */
+function execStartArguments(environment: Record<string, string>): string[] {
+  const [, ...words] = directive('ExecStart')!.split(/\s+/);
+  return words.map((word) =>
+    word.replace(/\$\{(\w+)\}/g, (_, name: string) => environment[name] ?? ''),
+  );
 }
 
 /** The value of a `Key=value` line of the unit. */
@@ -102,6 +114,16 @@ describe('deploy/systemd: what the unit and its environment file promise', () =>
     expect(Number(environment.TIDINGS_MAX_CONNECTIONS)).toBeLessThan(limit);
   });
 
+  it('runs the workers of tidings.env on a transport they share, stopped through the primary', () => {
+    expect(directive('ExecStart')).toMatch(/ serve --workers \$\{TIDINGS_WORKERS\}$/);
+    expect(environment.TIDINGS_WORKERS).toBe('auto');
+    expect(environment.TIDINGS_TRANSPORT).toMatch(/^redis:\/\//);
+    // SIGTERM to the primary alone (it stops the workers in order), SIGKILL to all past the timeout.
+    expect(directive('KillMode')).toBe('mixed');
+    expect(Number(directive('LimitNOFILE'))).toBe(262_144);
+    expect(directive('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
+  });
+
   it('does not restart on a usage mistake (exit code 2), which would fail the same way', () => {
     expect(directive('Restart')).toBe('on-failure');
     expect(directive('RestartPreventExitStatus')).toBe('2');
@@ -114,40 +136,54 @@ describe('deploy/systemd: what the unit and its environment file promise', () =>
     for (const name of Object.keys(environment)) expect(help.stdout).toContain(name);
   });
 
-  it('starts a hub from that environment: Mercure and health public, metrics on loopback only', async () => {
-    const secretFile = join(scratch, 'jwt-secret');
-    writeFileSync(secretFile, 'a-secret-of-at-least-thirty-two-bytes-for-hs256');
-    const child = spawn(process.execPath, [CLI, 'serve'], {
-      env: {
-        ...process.env,
-        ...environment,
-        // The file's choices, on ports that are free here.
-        TIDINGS_JWT_KEY: `@${secretFile}`,
-        TIDINGS_PORT: '0',
-        TIDINGS_ADMIN_LISTEN: '127.0.0.1:0',
-        TIDINGS_LOG_LEVEL: 'warn',
-        NO_COLOR: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    try {
-      let banner = '';
-      child.stderr!.setEncoding('utf8');
-      await new Promise<void>((resolve, reject) => {
-        child.stderr!.on('data', (chunk: string) => {
-          banner += chunk;
-          if (/metrics +http:\/\/\S+\/metrics/.test(banner)) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`the hub exited (${code}): ${banner}`)));
+  it.skipIf(!redisServerBinary)(
+    'starts the hub as ExecStart does with that environment: workers on Redis, Mercure and health public, metrics on loopback only',
+    async () => {
+      const secretFile = join(scratch, 'jwt-secret');
+      writeFileSync(secretFile, 'a-secret-of-at-least-thirty-two-bytes-for-hs256');
+      const redis = await RedisServer.start();
+      const child = spawn(process.execPath, [CLI, ...execStartArguments(environment)], {
+        env: {
+          ...process.env,
+          ...environment,
+          // The file's choices, on ports that are free here.
+          TIDINGS_TRANSPORT: environment.TIDINGS_TRANSPORT!.replace(
+            '127.0.0.1:6379',
+            `127.0.0.1:${redis.port}`,
+          ),
+          TIDINGS_JWT_KEY: `@${secretFile}`,
+          TIDINGS_PORT: '0',
+          TIDINGS_ADMIN_LISTEN: '127.0.0.1:0',
+          TIDINGS_LOG_LEVEL: 'warn',
+          NO_COLOR: '1',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const base = /listening on (http:\/\/\S+)/.exec(banner)![1]!;
-      const admin = /metrics +(http:\/\/\S+)\/metrics/.exec(banner)![1]!;
-      expect((await fetch(`${base}/readyz`)).status).toBe(200);
-      expect((await fetch(`${base}/metrics`)).status).toBe(404);
-      expect((await fetch(`${admin}/metrics`)).status).toBe(200);
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
-  });
+      try {
+        let banner = '';
+        child.stderr!.setEncoding('utf8');
+        await new Promise<void>((resolve, reject) => {
+          child.stderr!.on('data', (chunk: string) => {
+            banner += chunk;
+            if (/metrics +http:\/\/\S+\/metrics/.test(banner)) resolve();
+          });
+          child.once('exit', (code) => reject(new Error(`the hub exited (${code}): ${banner}`)));
+        });
+        const base = /listening on (http:\/\/\S+)/.exec(banner)![1]!;
+        const admin = /metrics +(http:\/\/\S+)\/metrics/.exec(banner)![1]!;
+        expect(banner).toMatch(/workers +\d+ processes sharing the port/);
+        expect((await fetch(`${base}/readyz`)).status).toBe(200);
+        expect((await fetch(`${admin}/readyz`)).status).toBe(200);
+        expect((await fetch(`${base}/metrics`)).status).toBe(404);
+        const metrics = await fetch(`${admin}/metrics`);
+        expect(metrics.status).toBe(200);
+        expect(await metrics.text()).toMatch(/^tidings_worker_running [1-9]/m);
+      } finally {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+        await redis.stop();
+      }
+    },
+  );
 });

@@ -27,7 +27,7 @@ import {
   validatePublishRequest,
 } from './protocol/draft-07.js';
 import { ADMIN_PATHS, AdminRoutes } from './routes/admin-routes.js';
-import { answerHealth, HEALTH_PATHS } from './routes/health.js';
+import { answerHealth, HEALTH_PATHS, notReadyReason } from './routes/health.js';
 import { protectedResourceMetadata } from './routes/protected-resource-metadata.js';
 import { handlePublish } from './routes/publish.js';
 import { StatsFeed } from './routes/stats-feed.js';
@@ -251,6 +251,15 @@ export class Hub {
     // Streams are long-lived: Node's default 5-minute request timeout would cut them.
     server.requestTimeout = 0;
     return server;
+  }
+
+  /**
+   * What `/readyz` would answer now, for a supervisor that cannot ask over HTTP (the primary
+   * of `tidings serve --workers`, whose workers share one port).
+   */
+  async readiness(): Promise<{ ready: boolean; reason?: string }> {
+    const reason = await notReadyReason(this.#context);
+    return reason === undefined ? { ready: true } : { ready: false, reason };
   }
 
   /** The HTTP/1 server of the public listener, once {@link listen} resolved. */

@@ -1,10 +1,9 @@
 import type { ListenSecurity } from '../http/listeners.js';
 import { loadTlsCredentials, TlsCredentialsError } from '../http/tls-credentials.js';
 import type { Hub } from '../hub.js';
-import type { Logger } from '../logger.js';
-import type { CliIo } from './io.js';
 import type { OptionSpec } from './options.js';
 import { UsageError } from './options.js';
+import type { ReloadStep } from './reload.js';
 
 export const SERVE_TLS_OPTIONS: readonly OptionSpec[] = [
   {
@@ -74,39 +73,23 @@ export function resolveServeTls(get: <T>(name: string) => T | undefined): ServeT
 
 /**
  * Reads the certificate files again and gives them to the hub's TLS listeners: new
- * connections get the new certificate, open ones (and their event streams) keep going. A
- * pair that cannot be used is logged and the running certificate stays. Resolves whether it
- * was replaced.
+ * connections get the new certificate, open ones (and their event streams) keep going.
+ *
+ * @throws TlsCredentialsError for a pair that cannot be used; the running certificate stays.
  */
-export function reloadTlsCredentials(
-  hub: Hub,
-  certFile: string,
-  keyFile: string,
-  logger: Logger,
-): boolean {
-  try {
-    hub.setTlsCredentials(loadTlsCredentials(certFile, keyFile));
-  } catch (error) {
-    logger.error(
-      { certFile, keyFile, reason: (error as Error).message },
-      'TLS certificate not reloaded; the running one stays',
-    );
-    return false;
-  }
-  logger.info({ certFile, keyFile }, 'TLS certificate reloaded');
-  return true;
+export function reloadTlsCredentials(hub: Hub, certFile: string, keyFile: string): void {
+  hub.setTlsCredentials(loadTlsCredentials(certFile, keyFile));
 }
 
-/** Reloads the certificate on every SIGHUP (what certbot and systemd `ExecReload` send). */
-export function reloadTlsOnSignal(
-  io: CliIo,
-  hub: Hub,
-  config: ServeTlsConfig,
-  logger: Logger,
-): void {
+/**
+ * The SIGHUP step for the certificate (what certbot's deploy hook and systemd `ExecReload`
+ * send), alone or in every worker of `--workers`; `undefined` without TLS.
+ */
+export function reloadTlsStep(hub: Hub, config: ServeTlsConfig): ReloadStep | undefined {
   const { certFile, keyFile } = config;
-  if (certFile === undefined || keyFile === undefined) return;
-  io.onSignal('SIGHUP', () => {
-    reloadTlsCredentials(hub, certFile, keyFile, logger);
-  });
+  if (certFile === undefined || keyFile === undefined) return undefined;
+  return {
+    name: `TLS certificate ${certFile}`,
+    run: async () => reloadTlsCredentials(hub, certFile, keyFile),
+  };
 }

@@ -1,8 +1,12 @@
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AuthConfig } from '../auth/index.js';
 import { mintToken } from '../auth/index.js';
 import { brokerSchemes } from '../broker/broker.js';
+import { runPrimary } from '../cluster/primary.js';
+import { type WorkerLink, workerLink } from '../cluster/worker.js';
+import { parseWorkerCount } from '../cluster/worker-count.js';
 import '../broker/memory-broker.js';
 import { Hub } from '../hub.js';
 import { HUB_DEFAULTS, HUB_OPTION_RANGES, type HubOptions, isCookieName } from '../hub-options.js';
@@ -27,8 +31,9 @@ import {
   readEnvironment,
   UsageError,
 } from './options.js';
+import { type ReloadStep, reloadOnHangup } from './reload.js';
 import {
-  reloadTlsOnSignal,
+  reloadTlsStep,
   resolveServeTls,
   SERVE_TLS_OPTIONS,
   type ServeTlsConfig,
@@ -80,6 +85,15 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     placeholder: 'url',
     description:
       'Broker, chosen by URL scheme. memory://[?max_events=10000&max_bytes=64MiB&max_age=1h] keeps history in this process; redis://[user:pass@]host:port[/db][?key=tidings&max_events=10000&max_age=24h&wait=0&timeout=2s] (rediss:// for TLS; needs @tidings/redis; no Sentinel or Cluster) shares it between hubs',
+  },
+  {
+    name: 'workers',
+    type: 'string',
+    env: 'TIDINGS_WORKERS',
+    defaultText: 'off: one process',
+    placeholder: 'count|auto',
+    description:
+      'Run this many hub processes sharing the port (auto: one per core), to use every core and pass the per-process open-file limit; needs a shared transport (redis://)',
   },
   {
     name: 'jwt-key',
@@ -356,6 +370,7 @@ Examples:
   tidings serve --jwt-key @/etc/tidings/publisher.pem --jwt-algorithm ES256 --cors-origins https://app.example
   tidings serve --jwt-key @/etc/tidings/secret --admin-listen 127.0.0.1:9090
   tidings serve --jwt-key @/etc/tidings/secret --tls-cert fullchain.pem --tls-key privkey.pem --port 443
+  tidings serve --jwt-key @/etc/tidings/secret --transport redis://127.0.0.1:6379 --workers auto
 `;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -376,6 +391,8 @@ export interface ServeConfig {
   logFormat: 'json' | 'pretty' | undefined;
   /** TLS or h2c on the main port, and the certificate files to reload on SIGHUP. */
   tls: ServeTlsConfig;
+  /** Hub processes for `--workers` (a primary forks them), or `undefined` for one process. */
+  workers: number | undefined;
 }
 
 /** Merges flags, environment and config file (in that order of precedence) into a config. */
@@ -456,6 +473,18 @@ export async function resolveServeConfig(
         .join(', ')}`,
     );
   }
+  const workersText = get<string>('workers');
+  let workers: number | undefined;
+  if (workersText !== undefined) {
+    const parsed = parseWorkerCount(workersText);
+    if ('error' in parsed) throw new UsageError(parsed.error);
+    workers = parsed.count;
+    if (scheme === 'memory') {
+      throw new UsageError(
+        `--workers needs a transport the workers share: on ${transport} each worker would keep its own updates and a subscriber would miss what was published to another; use --transport redis://host:port, or drop --workers`,
+      );
+    }
+  }
 
   const auth: AuthConfig = {
     publisherKey: keyConfigFrom(publisherKey.value, algorithm, publisherKey.what),
@@ -532,12 +561,16 @@ export async function resolveServeConfig(
     logLevel: logLevel as ServeConfig['logLevel'],
     logFormat: logFormat as ServeConfig['logFormat'],
     tls,
+    workers,
   };
 }
 
 /**
  * `tidings serve`: starts the hub, prints where it is (and, in dev mode, a publisher token
- * and a curl to try), and shuts down gracefully on SIGTERM or SIGINT (exit code 0).
+ * and a curl to try), and shuts down gracefully on SIGTERM or SIGINT (exit code 0). SIGHUP
+ * reloads what can be reloaded ({@link reloadOnHangup}). With `--workers N` this process
+ * becomes the primary of N hub processes (cluster/primary.ts), each running this same
+ * command as a worker.
  */
 export async function serve(argv: readonly string[], io: CliIo): Promise<number> {
   const config = await resolveServeConfig(argv, io.env);
@@ -545,8 +578,50 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
     io.stdout.write(SERVE_HELP);
     return 0;
   }
+  if (config.workers !== undefined && cluster.isPrimary) return servePrimary(config, argv, io);
+  const worker = config.workers === undefined ? undefined : workerLink(io);
+  return serveHub(config, worker?.io ?? io, worker);
+}
+
+/** The primary of `--workers`: no hub of its own; the banner once every worker listens. */
+function servePrimary(config: ServeConfig, argv: readonly string[], io: CliIo): Promise<number> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-  const hub = await Hub.create({ ...config.hubOptions, logger });
+  return runPrimary({
+    workers: config.workers!,
+    argv,
+    // Every worker must verify tokens with the one secret this banner prints.
+    env: config.devSecret === undefined ? {} : { TIDINGS_JWT_KEY: config.devSecret },
+    io,
+    logger,
+    shutdownTimeoutMs: config.hubOptions.shutdownTimeoutMs ?? HUB_DEFAULTS.shutdownTimeoutMs,
+    adminListen: config.adminListen,
+    listening: (port, adminPort) => {
+      const scheme =
+        config.tls.security !== undefined && 'tls' in config.tls.security ? 'https' : 'http';
+      const base = `${scheme}://${displayHostOf(config.host)}:${port}`;
+      const adminBase =
+        config.adminListen && adminPort !== undefined
+          ? `http://${urlHost(config.adminListen.host)}:${adminPort}`
+          : undefined;
+      io.stderr.write(banner(base, adminBase, config));
+    },
+  });
+}
+
+/** One hub process: the whole hub, or one worker of `--workers` (`worker` set). */
+async function serveHub(
+  config: ServeConfig,
+  io: CliIo,
+  worker: WorkerLink | undefined,
+): Promise<number> {
+  const rootLogger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const logger = worker === undefined ? rootLogger : rootLogger.child({ worker: worker.id });
+  const hub = await Hub.create({
+    ...config.hubOptions,
+    // A worker's dashboard would show one process of N: the primary's admin address says so.
+    ...(worker === undefined ? {} : { admin: 'separate' as const }),
+    logger,
+  });
   let address: { port: number };
   try {
     address = await hub.listen(config.port, config.host, config.tls.security);
@@ -557,7 +632,7 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
     throw listenFailure(error as NodeJS.ErrnoException, config);
   }
   let adminAddress: { port: number } | undefined;
-  if (config.adminListen !== undefined) {
+  if (config.adminListen !== undefined && worker === undefined) {
     const { host, port } = config.adminListen;
     try {
       adminAddress = await hub.listenAdmin(port, host);
@@ -571,25 +646,17 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
       throw error;
     }
   }
-  const displayHost =
-    config.host === undefined ||
-    config.host === '0.0.0.0' ||
-    config.host === '::' ||
-    config.host === '127.0.0.1'
-      ? 'localhost'
-      : config.host.includes(':')
-        ? `[${config.host}]`
-        : config.host;
   const scheme =
     config.tls.security !== undefined && 'tls' in config.tls.security ? 'https' : 'http';
-  const base = `${scheme}://${displayHost}:${address.port}`;
+  const base = `${scheme}://${displayHostOf(config.host)}:${address.port}`;
   const adminBase =
     config.adminListen && adminAddress
       ? `http://${urlHost(config.adminListen.host)}:${adminAddress.port}`
       : config.dev
         ? base
         : undefined;
-  io.stderr.write(banner(base, adminBase, config));
+  if (worker === undefined) io.stderr.write(banner(base, adminBase, config));
+  else worker.started(hub, address.port);
   logger.info(
     {
       url: base,
@@ -601,7 +668,6 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
     },
     'hub listening',
   );
-  reloadTlsOnSignal(io, hub, config.tls, logger);
 
   const done = new Promise<number>((resolve) => {
     let stopping = false;
@@ -624,7 +690,23 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
     io.onSignal('SIGTERM', stop);
     io.onSignal('SIGINT', stop);
   });
+  // What SIGHUP reloads, alone or as a worker (the primary passes SIGHUP on to every
+  // worker): each step is added here. With none, the listener still keeps SIGHUP from
+  // ending the hub.
+  const reloadSteps: ReloadStep[] = [];
+  const tlsStep = reloadTlsStep(hub, config.tls);
+  if (tlsStep !== undefined) reloadSteps.push(tlsStep);
+  io.onSignal('SIGHUP', () => void reloadOnHangup(reloadSteps, logger));
   return done;
+}
+
+/** The host of the listening address as the banner shows it. */
+function displayHostOf(host: string | undefined): string {
+  return host === undefined || host === '0.0.0.0' || host === '::' || host === '127.0.0.1'
+    ? 'localhost'
+    : host.includes(':')
+      ? `[${host}]`
+      : host;
 }
 
 /** Why the hub could not listen, in one line that says what to change. */
@@ -657,10 +739,20 @@ function listenFailure(error: NodeJS.ErrnoException, config: ServeConfig): Error
 
 function banner(base: string, adminBase: string | undefined, config: ServeConfig): string {
   const lines = ['', `  Tidings hub listening on ${base}`, '', `  hub         ${base}${HUB_PATH}`];
+  if (config.workers !== undefined) {
+    lines.push(`  workers     ${config.workers} processes sharing the port (--workers)`);
+  }
   if (adminBase === undefined) {
-    lines.push('  dashboard   off (serve it and /metrics with --admin-listen 127.0.0.1:9090)');
+    lines.push(
+      config.workers === undefined
+        ? '  dashboard   off (serve it and /metrics with --admin-listen 127.0.0.1:9090)'
+        : '  metrics     off (serve them, added up over the workers, with --admin-listen 127.0.0.1:9090)',
+    );
   } else {
-    if (config.hubOptions.dashboard !== false) lines.push(`  dashboard   ${adminBase}/`);
+    // The dashboard shows one process: a hub of several has none (the admin address says why).
+    if (config.hubOptions.dashboard !== false && config.workers === undefined) {
+      lines.push(`  dashboard   ${adminBase}/`);
+    }
     lines.push(`  metrics     ${adminBase}/metrics`);
   }
   lines.push(`  health      ${base}/livez  ${base}/readyz`);

@@ -66,7 +66,7 @@ export async function answerHealth(
 }
 
 /** Why the hub should get no new clients now, or `undefined` when it should. */
-async function notReadyReason(source: HealthSource): Promise<string | undefined> {
+export async function notReadyReason(source: HealthSource): Promise<string | undefined> {
   if (source.closing) return 'the hub is shutting down';
   const { limiter } = source;
   const { maxConnections } = source.options;
