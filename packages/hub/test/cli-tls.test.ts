@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { mintToken } from '@tidings/hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisServer, redisServerBinary } from '../../../test-support/redis-server.js';
 import {
   makeTestCertificate,
   type TestCertificate,
@@ -188,4 +189,55 @@ describe('tidings serve with TLS', () => {
       await stop(serve);
     }
   });
+
+  it.skipIf(!redisServerBinary)(
+    'reloads the certificate in every worker of --workers on one SIGHUP to the primary',
+    async () => {
+      const redis = await RedisServer.start();
+      const certFile = join(second.dir, 'workers-cert.pem');
+      const keyFile = join(second.dir, 'workers-key.pem');
+      copyFileSync(first.certFile, certFile);
+      copyFileSync(first.keyFile, keyFile);
+      const serve = runCli([
+        'serve',
+        ...KEY,
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--workers',
+        '2',
+        '--transport',
+        redis.url(),
+        '--tls-cert',
+        certFile,
+        '--tls-key',
+        keyFile,
+      ]);
+      try {
+        const [, port] = (await serve.waitFor(
+          /listening on https:\/\/localhost:(\d+)/,
+          'stderr',
+          30_000,
+        )) as string[];
+        const origin = `https://127.0.0.1:${port}`;
+        const before = await openSession(origin);
+        expect(peerFingerprint(before)).toBe(first.fingerprint);
+        before.close();
+        copyFileSync(second.certFile, certFile);
+        copyFileSync(second.keyFile, keyFile);
+        serve.child.kill('SIGHUP');
+        await serve.waitFor(/SIGHUP: reloaded[\s\S]*SIGHUP: reloaded/, 'stdout');
+        // New connections are spread over the workers: every one has the new certificate.
+        for (let i = 0; i < 6; i++) {
+          const session = await openSession(origin);
+          expect(peerFingerprint(session)).toBe(second.fingerprint);
+          session.close();
+        }
+      } finally {
+        await stop(serve);
+        await redis.stop();
+      }
+    },
+  );
 });
