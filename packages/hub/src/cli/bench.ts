@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { mintToken } from '../auth/index.js';
-import { HttpPublisher, LoadFleet, type SseTarget } from '../load/index.js';
+import { HttpPublisher, LoadFleet, type SequenceCounts, type SseTarget } from '../load/index.js';
 import { benchResult } from './bench/bench-result.js';
 import { htmlReport } from './bench/html-report.js';
 import { textReport } from './bench/text-report.js';
@@ -219,9 +219,7 @@ export async function bench(argv: readonly string[], io: CliIo): Promise<number>
       await sleep(durationMs);
       const window = await fleet.measureStop();
       const publish = await publishing;
-      // The updates still on their way are not lost: wait for the streams to go quiet.
-      await fleet.idle(500, 10_000);
-      const sequence = await fleet.sequence(publisher.lastNumber);
+      const sequence = await awaitStragglers(fleet, publisher.lastNumber);
       const stats = await fleet.stats();
       if (timer !== undefined) clearInterval(timer);
       progress?.clear();
@@ -261,6 +259,26 @@ export async function bench(argv: readonly string[], io: CliIo): Promise<number>
     publisher.close();
     await fleet.close();
   }
+}
+
+/** An update counts as dropped once nothing more has arrived for this long. */
+const STRAGGLER_WAIT_MS = 2_000;
+
+/**
+ * The sequence counts once the updates still on their way have arrived: while some are
+ * missing, wait as long as deliveries keep coming, and {@link STRAGGLER_WAIT_MS} after the
+ * last one.
+ */
+async function awaitStragglers(fleet: LoadFleet, last: number): Promise<SequenceCounts> {
+  let counts = await fleet.sequence(last);
+  let progressAt = Date.now();
+  while (counts.dropped > 0 && Date.now() - progressAt < STRAGGLER_WAIT_MS) {
+    await sleep(50);
+    const next = await fleet.sequence(last);
+    if (next.received !== counts.received) progressAt = Date.now();
+    counts = next;
+  }
+  return counts;
 }
 
 /**
