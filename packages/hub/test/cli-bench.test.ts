@@ -3,10 +3,14 @@
  * writes are checked against what an independent subscriber saw of the same run, and its
  * refusals and usage mistakes end with the documented exit codes.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBinary } from '../../../test-support/binaries.js';
 import { chromiumPath, launchChromium } from '../../../test-support/chromium.js';
 import { type CliRun, runCli, runToEnd } from './cli-process.js';
 import { SECRET } from './hub-harness.js';
@@ -236,6 +240,84 @@ describe('tidings bench when the hub refuses', () => {
     ]);
     expect(closed.code).toBe(1);
     expect(closed.stderr).toContain('ECONNREFUSED ×2); is the hub running at --hub?');
+  });
+});
+
+const openssl = requireBinary('openssl', 'openssl');
+
+describe.skipIf(!openssl)('tidings bench over HTTPS', () => {
+  let terminator: TlsServer;
+  let tlsPort: number;
+
+  beforeAll(async () => {
+    // A self-signed certificate, and a TLS terminator in front of the real hub: what the
+    // subscribers and the publisher meet is TLS, what answers behind it is the hub.
+    const key = join(scratch, 'key.pem');
+    const cert = join(scratch, 'cert.pem');
+    execFileSync(
+      openssl!,
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    terminator = createTlsServer(
+      { key: readFileSync(key), cert: readFileSync(cert), ALPNProtocols: ['http/1.1'] },
+      (secure) => {
+        const plain = connect(port, '127.0.0.1');
+        secure.pipe(plain).pipe(secure);
+        secure.on('error', () => plain.destroy());
+        plain.on('error', () => secure.destroy());
+      },
+    );
+    await new Promise<void>((resolve) => terminator.listen(0, '127.0.0.1', resolve));
+    tlsPort = (terminator.address() as { port: number }).port;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => terminator.close(() => resolve())));
+
+  const args = () => [
+    'bench',
+    '--hub',
+    `https://127.0.0.1:${tlsPort}`,
+    '--jwt-key',
+    SECRET,
+    '--subscribers',
+    '10',
+    '--rate',
+    '10',
+    '--duration',
+    '500ms',
+    '--warmup',
+    '500ms',
+  ];
+
+  it('publishes and subscribes over TLS', async () => {
+    const run = await runToEnd([...args(), '--insecure']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('10 of 10 open');
+    expect(run.stdout).toContain('100 of 100 received, 0 dropped, 0 duplicated, 0 out of order');
+  });
+
+  it('checks the certificate unless told not to', async () => {
+    const run = await runToEnd(args());
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('every subscriber was refused (DEPTH_ZERO_SELF_SIGNED_CERT ×10)');
   });
 });
 

@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { mintToken } from '../auth/index.js';
 import { HttpPublisher, LoadFleet, type SequenceCounts, type SseTarget } from '../load/index.js';
@@ -311,7 +312,8 @@ async function subscribeTarget(
     ...(subscriberToken === undefined
       ? {}
       : { headers: { Authorization: `Bearer ${subscriberToken}` } }),
-    ...(https ? { tls: { insecure, servername: hostname } } : {}),
+    // A certificate is checked against the name; SNI carries only names, never addresses.
+    ...(https ? { tls: { insecure, ...(isIP(hostname) ? {} : { servername: hostname }) } } : {}),
   };
   return { target, spread };
 }
