@@ -13,7 +13,7 @@
  * Child process: `fork('net-floor.js')`; sends `{ ready, port }` when it listens.
  */
 import net from 'node:net';
-import { createPayload } from '../load/payload.js';
+import { createPayload } from '@tidings/hub/load';
 import type { ServerReady, ServerRequest, ServerStats } from '../server/messages.js';
 import { publishAtRate } from '../server/publish-loop.js';
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { track } from '../load/child-process.js';
+import { track } from '@tidings/hub/load';
 import { childPids, processRssBytes } from '../load/process-memory.js';
 import { sleep } from '../load/report.js';
 import type { SystemUnderTest } from '../load/system-under-test.js';

@@ -4,7 +4,7 @@ import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync }
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { track } from '../load/child-process.js';
+import { track } from '@tidings/hub/load';
 import { childPids, processRssBytes } from '../load/process-memory.js';
 import type { SystemUnderTest } from '../load/system-under-test.js';
 import { Publisher } from './publisher-client.js';

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { RpcChild } from '../load/child-process.js';
+import { RpcChild } from '@tidings/hub/load';
 import type { PublisherRequest, PublisherResult, PublishTarget } from './publish-target.js';
 
 const PUBLISHER = fileURLToPath(new URL('./publisher.js', import.meta.url));

@@ -6,8 +6,7 @@
  * Started with the target as JSON in argv[2]; driven over IPC.
  */
 import { Agent, request } from 'node:http';
-import { nowMicros } from '../load/clock.js';
-import { createPayload } from '../load/payload.js';
+import { createPayload, nowMicros } from '@tidings/hub/load';
 import type { PublisherRequest, PublisherResult, PublishTarget } from './publish-target.js';
 
 const target = JSON.parse(process.argv[2] ?? '{}') as PublishTarget;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { track } from '../load/child-process.js';
+import { track } from '@tidings/hub/load';
 import { sleep } from '../load/report.js';
 import type { SystemUnderTest } from '../load/system-under-test.js';
 import { startHub } from './hub-process.js';

@@ -13,6 +13,7 @@
  * go to bench/results/hub.{json,md}.
  */
 import { execFileSync } from 'node:child_process';
+import { setLoadExecArgv } from '@tidings/hub/load';
 import {
   C_FLOOR_LABEL,
   cFloorProblem,
@@ -21,7 +22,6 @@ import {
   startNetFloor,
 } from '../floor/floor-process.js';
 import { check, listOf, parseOptions, positiveInteger, writeResults } from '../load/cli.js';
-import { setLoadExecArgv } from '../load/fleet.js';
 import { cFloorTargets, floorRatios, floorTable } from '../load/floor-comparison.js';
 import {
   type BroadcastResult,

@@ -10,8 +10,9 @@
  * has a timeout, the broadcast has one, and a watchdog ends the whole benchmark (killing
  * every process it started) if one system's measurement overruns.
  */
+
+import { LoadFleet } from '@tidings/hub/load';
 import { check, type TargetCheck, writeResults } from '../load/cli.js';
-import { LoadFleet } from '../load/fleet.js';
 import {
   formatBytes,
   formatCount,

@@ -1,6 +1,5 @@
-import { nowMicros } from './clock.js';
-import { LoadFleet } from './fleet.js';
-import type { LatencyHistogram } from './histogram.js';
+import type { LatencyHistogram } from '@tidings/hub/load';
+import { LoadFleet, nowMicros } from '@tidings/hub/load';
 import type { StartSystem, SystemUnderTest } from './system-under-test.js';
 
 /**

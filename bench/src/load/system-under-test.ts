@@ -1,4 +1,4 @@
-import type { SseTarget } from './sse-socket.js';
+import type { SseTarget } from '@tidings/hub/load';
 
 /** What the benchmark phases need from a server being measured, whatever it is. */
 export interface SystemUnderTest {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { type BenchPayload, createPayload } from '../load/payload.js';
+import { type BenchPayload, createPayload } from '@tidings/hub/load';
 import type { ServerReady, ServerRequest, ServerStats } from './messages.js';
 import { publishAtRate } from './publish-loop.js';
 

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { RpcChild } from '../load/child-process.js';
+import { RpcChild } from '@tidings/hub/load';
 import type { SystemUnderTest } from '../load/system-under-test.js';
 import type { PublishResult, ServerReady, ServerRequest, ServerStats } from './messages.js';
 import type { PublishMode } from './publish-loop.js';

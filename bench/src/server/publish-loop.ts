@@ -1,4 +1,4 @@
-import { nowMicros } from '../load/clock.js';
+import { nowMicros } from '@tidings/hub/load';
 import type { PublishResult } from './messages.js';
 
 /**

@@ -10,6 +10,8 @@
  * the server's RSS per idle connection with 10 000 connections. Medians of several runs, the
  * spread between runs, and the ratios go to bench/results/server.{json,md}.
  */
+
+import { setLoadExecArgv } from '@tidings/hub/load';
 import {
   C_FLOOR_LABEL,
   cFloorProblem,
@@ -18,7 +20,6 @@ import {
   startNetFloor,
 } from '../floor/floor-process.js';
 import { check, fail, listOf, parseOptions, positiveInteger, writeResults } from '../load/cli.js';
-import { setLoadExecArgv } from '../load/fleet.js';
 import { cFloorTargets, floorRatios, floorTable } from '../load/floor-comparison.js';
 import {
   DEFAULT_RAMP,

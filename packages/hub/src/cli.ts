@@ -3,6 +3,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { AuthConfigError } from './auth/index.js';
 import { BrokerConfigError, BrokerUnavailableError } from './broker/broker.js';
+import { bench } from './cli/bench.js';
 import {
   CommandFailure,
   EXIT_CODES_HELP,
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => Promise<n
   token,
   publish,
   listen,
+  bench,
 };
 
 const HELP = `Usage: tidings <command> [options]
@@ -35,6 +37,7 @@ Commands:
   token     Mint a JWT for publishing and subscribing
   publish   Publish an update and print its id
   listen    Subscribe and print events as they arrive
+  bench     Load-test a hub (this one or any Mercure hub): latency, deliveries/s, losses
 
 Run tidings <command> --help for its options. Every option can also come from a
 TIDINGS_* environment variable; serve reads a JSON --config file too.

@@ -185,13 +185,54 @@ console.log(JSON.stringify(failures));
       const { stdout } = await run('npx', ['--no-install', 'tidings', '--help'], {
         cwd: consumer,
       });
-      for (const command of ['serve', 'token', 'publish', 'listen']) {
+      for (const command of ['serve', 'token', 'publish', 'listen', 'bench']) {
         expect(stdout).toContain(`  ${command} `);
       }
       const serve = await run('npx', ['--no-install', 'tidings', 'serve', '--help'], {
         cwd: consumer,
       });
       expect(serve.stdout).toContain('--admin-listen');
+    },
+    SLOW,
+  );
+
+  it(
+    'runs the load client of @tidings/hub/load from the install: its load processes start from the package',
+    async () => {
+      // The fleet forks dist/load/worker.js by a path relative to itself: a file the package
+      // forgot, or a path that only resolves inside the repository, fails here.
+      writeFileSync(
+        join(consumer, 'load.mjs'),
+        `import { createServer } from 'node:http';
+import { LoadFleet } from '@tidings/hub/load';
+const server = createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  res.write('data: {"marker":"packed","n":1}\\n\\n');
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const fleet = LoadFleet.start(1);
+const connect = await fleet.connect(
+  { host: '127.0.0.1', port: server.address().port, path: '/' },
+  3,
+);
+// Each connection was sent one event as it opened: wait for the three to be counted.
+let stats = await fleet.stats();
+for (let i = 0; i < 200 && stats.events < 3; i++) {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  stats = await fleet.stats();
+}
+await fleet.close();
+server.closeAllConnections();
+server.close();
+console.log(JSON.stringify({ opened: connect.opened, events: stats.events }));
+`,
+      );
+      const { stdout } = await run(process.execPath, ['load.mjs'], { cwd: consumer });
+      expect(JSON.parse(stdout)).toEqual({ opened: 3, events: 3 });
+      const help = await run('npx', ['--no-install', 'tidings', 'bench', '--help'], {
+        cwd: consumer,
+      });
+      expect(help.stdout).toMatch(/^Usage: tidings bench /);
     },
     SLOW,
   );

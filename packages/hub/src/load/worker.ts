@@ -11,10 +11,18 @@ import type {
   LoadReply,
   LoadRequest,
   MarkerResult,
+  SequenceResult,
   StatsResult,
   WindowResult,
 } from './messages.js';
 import { readSendTime } from './payload.js';
+import {
+  addSequenceCounts,
+  markerField,
+  NO_SEQUENCE,
+  readSequenceNumber,
+  SequenceWindow,
+} from './sequence-window.js';
 import { SseSocket, type SseSocketSink, type SseTarget } from './sse-socket.js';
 
 const open = new Set<SseSocket>();
@@ -39,6 +47,10 @@ let markerFirst = 0;
 let markerLast = 0;
 let markerDone: (() => void) | undefined;
 
+// Sequence tracking (tidings bench): one window per connection opened while tracking.
+let sequenceField: string | undefined;
+const sequences = new Map<SseSocket, SequenceWindow>();
+
 // Pending connection attempts report here.
 let onSettled: ((socket: SseSocket, reason: string | undefined) => void) | undefined;
 
@@ -46,6 +58,7 @@ const sink: SseSocketSink = {
   open(connection) {
     open.add(connection);
     opened++;
+    if (sequenceField !== undefined) sequences.set(connection, new SequenceWindow());
     onSettled?.(connection, undefined);
   },
   event(connection, data) {
@@ -59,6 +72,10 @@ const sink: SseSocketSink = {
       windowEvents++;
       const sent = readSendTime(data);
       if (sent > 0) latency.record(now - sent);
+    }
+    if (sequenceField !== undefined) {
+      const n = readSequenceNumber(data, sequenceField);
+      if (n >= 0) sequences.get(connection)?.record(n);
     }
     if (marker !== undefined && connection.markerAt === 0 && data.includes(marker)) {
       connection.markerAt = now;
@@ -121,7 +138,10 @@ async function connectMany(
     };
     const launch = () => {
       while (inFlight < request.concurrency && next < request.count) {
-        const address = request.localAddresses[next % request.localAddresses.length];
+        const address =
+          request.localAddresses.length === 0
+            ? undefined
+            : request.localAddresses[next % request.localAddresses.length];
         next++;
         inFlight++;
         const socket = new SseSocket(request.target as SseTarget, address, sink);
@@ -212,6 +232,15 @@ async function handle(request: LoadRequest): Promise<unknown> {
         events,
         rssBytes: process.memoryUsage.rss(),
       } satisfies StatsResult;
+    case 'track-sequence':
+      sequenceField = markerField(request.marker);
+      return {};
+    case 'sequence': {
+      let counts = NO_SEQUENCE;
+      for (const window of sequences.values())
+        counts = addSequenceCounts(counts, window.counts(request.last));
+      return { ...counts, subscribers: sequences.size } satisfies SequenceResult;
+    }
     case 'close':
       for (const connection of [...open]) connection.destroy();
       return {};

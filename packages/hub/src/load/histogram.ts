@@ -86,6 +86,11 @@ export class LatencyHistogram {
   }
 }
 
+/** The upper edge of a snapshot's bucket `index`, in microseconds. */
+export function bucketUpperEdgeMicros(index: number): number {
+  return upperEdge(index);
+}
+
 function upperEdge(index: number): number {
   if (index < FINE_BUCKETS) return (index + 1) * FINE_WIDTH_US;
   return FINE_LIMIT_US + (index - FINE_BUCKETS + 1) * COARSE_WIDTH_US;

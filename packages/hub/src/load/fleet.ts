@@ -6,6 +6,7 @@ import type {
   IdleResult,
   LoadRequest,
   MarkerResult,
+  SequenceResult,
   StatsResult,
   WindowResult,
 } from './messages.js';
@@ -72,7 +73,12 @@ export class LoadFleet {
   async connect(
     target: SseTarget,
     total: number,
-    options: { concurrency?: number; timeoutMs?: number } = {},
+    options: {
+      concurrency?: number;
+      timeoutMs?: number;
+      /** Spread over 127.0.0.x (default): only for a server on this machine's loopback. */
+      spreadSourceAddresses?: boolean;
+    } = {},
   ): Promise<ConnectResult> {
     const started = Date.now();
     const results = await Promise.all(
@@ -81,7 +87,10 @@ export class LoadFleet {
           op: 'connect',
           target,
           count: share(total, this.workers.length, i),
-          localAddresses: sourceAddresses(i * ADDRESSES_PER_PROCESS, ADDRESSES_PER_PROCESS),
+          localAddresses:
+            options.spreadSourceAddresses === false
+              ? []
+              : sourceAddresses(i * ADDRESSES_PER_PROCESS, ADDRESSES_PER_PROCESS),
           concurrency: options.concurrency ?? 128,
           timeoutMs: options.timeoutMs ?? 15_000,
         }),
@@ -152,6 +161,27 @@ export class LoadFleet {
     return {
       quiet: results.every((r) => r.quiet),
       lastEventAt: Math.max(...results.map((r) => r.lastEventAt)),
+    };
+  }
+
+  /** Every connection opened from now on counts the updates of run `marker` (see SequenceWindow). */
+  async trackSequence(marker: string): Promise<void> {
+    await Promise.all(
+      this.workers.map((worker) => worker.request({ op: 'track-sequence', marker })),
+    );
+  }
+
+  /** Sequence counts summed over every tracked connection, `last` being the last number sent. */
+  async sequence(last: number): Promise<SequenceResult> {
+    const results = await Promise.all(
+      this.workers.map((worker) => worker.request<SequenceResult>({ op: 'sequence', last })),
+    );
+    return {
+      subscribers: sum(results.map((r) => r.subscribers)),
+      received: sum(results.map((r) => r.received)),
+      dropped: sum(results.map((r) => r.dropped)),
+      duplicated: sum(results.map((r) => r.duplicated)),
+      outOfOrder: sum(results.map((r) => r.outOfOrder)),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { HistogramSnapshot } from './histogram.js';
+import type { SequenceCounts } from './sequence-window.js';
 import type { SseTarget } from './sse-socket.js';
 
 /** Requests from a benchmark runner to a load process, over the IPC channel of `fork`. */
@@ -7,7 +8,7 @@ export type LoadRequest =
       op: 'connect';
       target: SseTarget;
       count: number;
-      /** Source addresses to spread the connections over, round robin. */
+      /** Source addresses to spread the connections over, round robin; none: the system picks. */
       localAddresses: string[];
       /** Connection attempts in flight at once. */
       concurrency: number;
@@ -23,6 +24,13 @@ export type LoadRequest =
   /** Resolves once no event has arrived for `quietMs` (or after `timeoutMs`). */
   | { op: 'idle'; quietMs: number; timeoutMs: number }
   | { op: 'stats' }
+  /**
+   * From now on, every connection that opens keeps a sequence window of the updates whose
+   * data carries `"marker":"<marker>"` and a number `"n"`.
+   */
+  | { op: 'track-sequence'; marker: string }
+  /** The summed sequence counts of every tracked connection, open or closed since. */
+  | { op: 'sequence'; last: number }
   /** Closes every connection; the process exits after answering. */
   | { op: 'close' };
 
@@ -69,6 +77,8 @@ export interface StatsResult {
   events: number;
   rssBytes: number;
 }
+
+export type SequenceResult = SequenceCounts & { subscribers: number };
 
 export type LoadReply =
   | { id: number; ok: true; result: unknown }

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { createParser, type EventStreamParser } from '@tidings/protocol';
 
 const LF = 10;
@@ -14,6 +15,13 @@ export interface SseTarget {
   /** Request target, e.g. `/events` or `/.well-known/mercure?topic=bench`. */
   path: string;
   headers?: Record<string, string>;
+  /** HTTPS: TLS around the same HTTP/1.1 request (ALPN http/1.1). */
+  tls?: {
+    /** Accept a certificate no trusted authority signed (a self-signed test hub). */
+    insecure?: boolean;
+    /** Name checked against the certificate when `host` is an address. */
+    servername?: string;
+  };
 }
 
 /** What a connection reports to whoever holds it; one object shared by all connections. */
@@ -64,13 +72,24 @@ export class SseSocket {
     private readonly sink: SseSocketSink,
   ) {
     this.parser = createParser({ onEvent: (event) => sink.event(this, event.data) });
-    this.socket = connect({
+    const options = {
       host: target.host,
       port: target.port,
       ...(localAddress === undefined ? {} : { localAddress }),
       noDelay: true,
-    });
-    this.socket.on('connect', () => this.socket.write(requestText(target)));
+    };
+    if (target.tls === undefined) {
+      this.socket = connect(options);
+      this.socket.on('connect', () => this.socket.write(requestText(target)));
+    } else {
+      this.socket = connectTls({
+        ...options,
+        ALPNProtocols: ['http/1.1'],
+        rejectUnauthorized: target.tls.insecure !== true,
+        ...(target.tls.servername === undefined ? {} : { servername: target.tls.servername }),
+      });
+      this.socket.on('secureConnect', () => this.socket.write(requestText(target)));
+    }
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', (error: NodeJS.ErrnoException) =>
       this.finish(error.code ?? error.message),
