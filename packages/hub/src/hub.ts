@@ -248,8 +248,6 @@ export class Hub {
     server.on('clientError', (error: Error, socket) =>
       answerClientError(error, socket, this.options),
     );
-    // Streams are long-lived: Node's default 5-minute request timeout would cut them.
-    server.requestTimeout = 0;
     return server;
   }
 
