@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type Broker,
+  BrokerConfigError,
   type BrokerContext,
   type BrokerFeed,
   type BrokerHealth,
@@ -21,6 +22,7 @@ import { RedisBrokerMetrics } from './redis-broker-metrics.js';
 import {
   parseRedisTransport,
   REDIS_DEFAULTS,
+  type RedisSentinelConnection,
   type RedisTransportOptions,
 } from './redis-transport-options.js';
 
@@ -41,6 +43,8 @@ interface LogConnection extends Redis {
     epoch: string,
     sequence: number,
     newEpoch: string,
+    markId: string,
+    markTime: string,
   ): Promise<(string | null)[]>;
   tidingsAppend(
     meta: string,
@@ -56,6 +60,15 @@ interface LogConnection extends Redis {
 
 /** A stream entry as ioredis returns it: `[id, [field, value, ...]]`. */
 type Entry = [string, string[]];
+
+/**
+ * What tells one entry from another that took its sequence: the update id and the Redis time
+ * of the append (fields `i` and `t`).
+ */
+interface EntryMark {
+  readonly id: string;
+  readonly time: string;
+}
 
 /** The JSON kept in an entry's `u` field. */
 interface KeptUpdate extends Update {
@@ -88,6 +101,10 @@ export class RedisBroker implements Broker {
   #feed: BrokerFeed | undefined;
   #reading: Promise<void> | undefined;
   #readerHealth: BrokerHealth = { ready: true };
+  /** Set by each reconnection of the feed's connection: the primary may be another one now. */
+  #readerReconnected = false;
+  /** Until start succeeds, a pass over Sentinels that all fail ends the attempt (startup fails). */
+  #started = false;
   #closed = false;
 
   constructor(options: RedisTransportOptions, context: BrokerContext) {
@@ -98,14 +115,22 @@ export class RedisBroker implements Broker {
     this.#commands = this.#connect('tidings', options.timeoutMs);
   }
 
-  /** Reads a `redis://` or `rediss://` transport URL (see {@link parseRedisTransport}). */
-  static fromUrl(url: URL, context: BrokerContext): RedisBroker {
-    return new RedisBroker(parseRedisTransport(url), context);
+  /** Reads a Redis transport URL (see {@link parseRedisTransport}); `transport` as written. */
+  static fromUrl(url: URL, context: BrokerContext, transport = url.href): RedisBroker {
+    return new RedisBroker(parseRedisTransport(url, transport), context);
   }
 
-  /** Where this broker's Redis is, for messages: `host:port`, without credentials. */
+  /**
+   * Where this broker's Redis is, for messages, without credentials: `host:port`, or
+   * `master <name> via Sentinel host:port, …`.
+   */
   get address(): string {
-    return new URL(this.#options.connection).host;
+    const connection = this.#options.connection;
+    if (typeof connection === 'string') return new URL(connection).host;
+    const sentinels = connection.sentinels.map(({ host, port }) =>
+      host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
+    );
+    return `master ${connection.name} via Sentinel ${sentinels.join(', ')}`;
   }
 
   async start(feed: BrokerFeed): Promise<void> {
@@ -113,16 +138,23 @@ export class RedisBroker implements Broker {
     const reader = this.#connect('tidings-feed', BLOCK_MS + this.#options.timeoutMs);
     this.#reader = reader;
     let head: LogHead;
+    let mark: EntryMark | undefined;
     try {
       await Promise.all([this.#opened(this.#commands), this.#opened(reader)]);
+      await this.#refuseCluster();
       head = await this.head();
+      mark = head.sequence > 0 ? await this.#markAt(head.sequence) : undefined;
     } catch (error) {
       // Nothing keeps retrying behind a hub that failed to start.
       await this.close();
       throw error;
     }
+    this.#started = true;
+    reader.on('ready', () => {
+      this.#readerReconnected = true;
+    });
     this.#feed = feed;
-    this.#reading = this.#read(reader, { epoch: head.epoch, sequence: head.sequence });
+    this.#reading = this.#read(reader, { epoch: head.epoch, sequence: head.sequence }, mark);
   }
 
   async publish(update: Update): Promise<StoredUpdate> {
@@ -271,13 +303,42 @@ export class RedisBroker implements Broker {
 
   // ---- the feed ------------------------------------------------------------------------
 
-  /** The one blocking read of this node: from `position` on, for as long as the broker is open. */
-  async #read(reader: LogConnection, start: LogPosition): Promise<void> {
+  /**
+   * The one blocking read of this node: from `position` on, for as long as the broker is open.
+   * `mark` is what the entry at `position` held, when known.
+   */
+  async #read(reader: LogConnection, start: LogPosition, startMark?: EntryMark): Promise<void> {
     const [meta, log] = this.#keys;
     let position = start;
+    let mark = startMark;
     let failures = 0;
     while (!this.#closed) {
       try {
+        if (this.#readerReconnected) {
+          // After a reconnection Redis may be another primary (a failover). One promoted
+          // without the newest entries hands their sequences out again, to other updates, so
+          // the entry this node delivered last must still be the same one; if it is not, the
+          // script starts a new epoch and every node's subscribers resume, told.
+          const head = await reader.tidingsRewind(
+            ...this.#keys,
+            position.epoch,
+            position.sequence,
+            randomUUID(),
+            mark?.id ?? '',
+            mark?.time ?? '',
+          );
+          this.#readerReconnected = false;
+          if (head[0] !== position.epoch) {
+            const resumeAfter = { epoch: head[0]!, sequence: 0 };
+            this.#gap(
+              position,
+              resumeAfter,
+              `the Redis log no longer holds update ${position.sequence} as this node delivered it (flushed, or failed over to a replica that lacked the newest updates): a new epoch starts`,
+            );
+            position = resumeAfter;
+            mark = undefined;
+          }
+        }
         const [epoch, sequence] = await reader.hmget(meta, 'epoch', 'sequence');
         if (epoch === position.epoch && Number(sequence) < position.sequence) {
           const head = await reader.tidingsRewind(
@@ -285,6 +346,8 @@ export class RedisBroker implements Broker {
             position.epoch,
             position.sequence,
             randomUUID(),
+            '',
+            '',
           );
           const resumeAfter = { epoch: head[0]!, sequence: 0 };
           this.#gap(
@@ -293,6 +356,7 @@ export class RedisBroker implements Broker {
             `the Redis log went back from sequence ${position.sequence} to ${sequence} (a failover to a replica that lacked the newest updates): a new epoch starts`,
           );
           position = resumeAfter;
+          mark = undefined;
         } else if (epoch !== position.epoch) {
           const head = await reader.tidingsHead(...this.#keys, randomUUID());
           const resumeAfter = { epoch: head[0]!, sequence: 0 };
@@ -302,6 +366,7 @@ export class RedisBroker implements Broker {
             'the Redis log was reset (flushed, or failed over to a replica without it)',
           );
           position = resumeAfter;
+          mark = undefined;
         }
         const reply = (await reader.xread(
           'COUNT',
@@ -330,6 +395,7 @@ export class RedisBroker implements Broker {
             );
           }
           position = { epoch: position.epoch, sequence };
+          mark = markOf(entry);
           this.#metrics.feedUpdates.inc();
           this.#feed?.update(stored);
         }
@@ -373,15 +439,67 @@ export class RedisBroker implements Broker {
       commandTimeout,
       connectTimeout: Math.max(commandTimeout, 1000),
       retryStrategy: (attempt) => Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** attempt),
+      // A primary demoted to a replica (a failover) refuses writes with READONLY while the
+      // connection stays up: reconnect, which asks the Sentinels for the new primary. The
+      // command that met READONLY fails (503, nothing kept) rather than being sent twice.
+      reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 1 : false),
       connectionName: name,
     };
-    const connection = new Redis(this.#options.connection, options) as LogConnection;
+    const where = this.#options.connection;
+    const connection = (
+      typeof where === 'string'
+        ? new Redis(where, options)
+        : new Redis({ ...options, ...this.#sentinelOptions(where) })
+    ) as LogConnection;
     connection.defineCommand('tidingsHead', { numberOfKeys: 3, lua: HEAD_SCRIPT });
     connection.defineCommand('tidingsAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
     connection.defineCommand('tidingsRewind', { numberOfKeys: 3, lua: REWIND_SCRIPT });
     // Errors reach the callers of commands; the connection itself only reconnects.
     connection.on('error', () => {});
     return connection;
+  }
+
+  /**
+   * ioredis options for a Sentinel-managed primary: it asks the Sentinels for the master's
+   * address at every (re)connection and checks that the server it reached says it is the
+   * master (`role`), so after a failover it lands on the new primary.
+   */
+  #sentinelOptions(sentinel: RedisSentinelConnection): RedisOptions {
+    return {
+      sentinels: sentinel.sentinels.map(({ host, port }) => ({ host, port })),
+      name: sentinel.name,
+      role: 'master',
+      username: sentinel.username,
+      password: sentinel.password,
+      db: sentinel.db,
+      sentinelUsername: sentinel.sentinelUsername,
+      sentinelPassword: sentinel.sentinelPassword,
+      sentinelCommandTimeout: this.#options.timeoutMs,
+      // When every Sentinel fails: at startup, fail (the hub stops with the reason); later,
+      // keep asking, since giving up would end the connection for good.
+      sentinelRetryStrategy: (attempt) =>
+        this.#started ? Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** attempt) : null,
+      ...(sentinel.tls ? { tls: {}, enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+    };
+  }
+
+  /**
+   * Cluster mode is refused up front: the append script touches three keys, which a Cluster
+   * takes only in one hash slot, and no Cluster client is wired in. A server that does not
+   * let us read INFO is taken as it is.
+   */
+  async #refuseCluster(): Promise<void> {
+    let info: string;
+    try {
+      info = await this.#commands.info('cluster');
+    } catch {
+      return;
+    }
+    if (/^cluster_enabled:1/m.test(info)) {
+      throw new BrokerConfigError(
+        `Redis at ${this.address} runs in Cluster mode, which the transport does not support; use a standalone Redis or a Sentinel-managed primary (redis+sentinel://)`,
+      );
+    }
   }
 
   /** Connects, or fails with the reason the last attempt gave (e.g. ECONNREFUSED). */
@@ -422,6 +540,13 @@ export class RedisBroker implements Broker {
     }
   }
 
+  async #markAt(sequence: number): Promise<EntryMark | undefined> {
+    const [entry] = (await this.#call('read the log', () =>
+      this.#commands.xrange(this.#keys[1], `${sequence}-0`, `${sequence}-0`),
+    )) as Entry[];
+    return entry && markOf(entry);
+  }
+
   async #idAt(sequence: number): Promise<string | undefined> {
     const [entry] = (await this.#call('read the log', () =>
       this.#commands.xrange(this.#keys[1], `${sequence}-0`, `${sequence}-0`),
@@ -446,6 +571,11 @@ const EPOCH_CHANGED: ReplayPage = {
 /** Entry ids are `<sequence>-0`. */
 function sequenceOf(entryId: string): number {
   return Number(entryId.slice(0, entryId.indexOf('-')));
+}
+
+/** Fields are written in one order by the append script: e, i, t, u. */
+function markOf(entry: Entry): EntryMark {
+  return { id: entry[1][3]!, time: entry[1][5]! };
 }
 
 /** Fields are written in one order by the append script: e, i, t, u. */
