@@ -11,6 +11,7 @@ export { RedisBroker } from './redis-broker.js';
 export { RedisChannel, type RedisChannelOptions } from './redis-channel.js';
 export {
   parseRedisTransport,
+  parseRedisTransportText,
   REDIS_DEFAULTS,
   REDIS_SCHEMES,
   type RedisSentinelConnection,
@@ -19,9 +20,7 @@ export {
 } from './redis-transport-options.js';
 
 for (const scheme of REDIS_SCHEMES) {
-  registerBroker(scheme, (url, context, transport) =>
-    RedisBroker.fromUrl(url, context, transport),
-  );
+  registerBroker(scheme, (url, context, transport) => RedisBroker.fromUrl(url, context, transport));
 }
 
 export { RedisResumableStore, type RedisResumableStoreOptions } from './resumable-store.js';

@@ -96,6 +96,30 @@ export function parseRedisTransport(url: URL, transport = url.href): RedisTransp
   return options;
 }
 
+/**
+ * Reads a transport URL given as text, as {@link parseRedisTransport} does; a Sentinel URL's
+ * host list is read from the text, since `URL` holds only one host.
+ *
+ * @throws BrokerConfigError
+ */
+export function parseRedisTransportText(transport: string): RedisTransportOptions {
+  // A Sentinel URL's hosts are read from the text by parseSentinelTransport; URL gets a
+  // stand-in so that it reads the rest (a bad port is then reported by name, not as "not a URL").
+  const sentinel = /^rediss?\+sentinel:/i.test(transport);
+  const readable = transport.replace(
+    /^([^:/?#]+:\/\/(?:[^/?#@]*@)?)([^/?#]*)/,
+    (_, start: string, hosts: string) =>
+      `${start}${sentinel ? (hosts === '' ? '' : 'sentinel') : hosts}`,
+  );
+  let url: URL;
+  try {
+    url = new URL(readable);
+  } catch {
+    throw new BrokerConfigError(`"${withoutPassword(transport)}" is not a URL`);
+  }
+  return parseRedisTransport(url, transport);
+}
+
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
@@ -104,7 +128,11 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
  * Redis-Sentinel-Url, RedisVL and Prefect. The user and password are the data nodes';
  * `sentinel_username` and `sentinel_password` are the Sentinels'.
  */
-function parseSentinelTransport(url: URL, transport: string, scheme: string): RedisTransportOptions {
+function parseSentinelTransport(
+  url: URL,
+  transport: string,
+  scheme: string,
+): RedisTransportOptions {
   const shown = withoutPassword(transport);
   const example = `${scheme}://sentinel-1:26379,sentinel-2:26379/mymaster`;
   const authority = /^[^:]+:\/\/(?:([^/?#@]*)@)?([^/?#]*)/.exec(transport)?.[2] ?? '';

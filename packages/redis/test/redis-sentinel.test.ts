@@ -1,0 +1,461 @@
+import {
+  BrokerConfigError,
+  type BrokerFeed,
+  BrokerUnavailableError,
+  createBroker,
+  createLogger,
+  type FeedGap,
+  type StoredUpdate,
+  type Update,
+} from '@tidings/hub';
+import {
+  parseRedisTransport,
+  parseRedisTransportText,
+  REDIS_DEFAULTS,
+  RedisBroker,
+} from '@tidings/redis';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisServer, redisServerBinary } from '../../../test-support/redis-server.js';
+import { RedisSentinel } from '../../../test-support/redis-sentinel.js';
+
+const update = (id: string): Update => ({ topics: ['t'], data: id, private: false, id });
+
+class Feed implements BrokerFeed {
+  readonly updates: StoredUpdate[] = [];
+  readonly gaps: FeedGap[] = [];
+  update = (stored: StoredUpdate) => void this.updates.push(stored);
+  gap = (gap: FeedGap) => void this.gaps.push(gap);
+  health = () => {};
+  ids = () => this.updates.map((stored) => stored.id);
+}
+
+async function until(
+  condition: () => boolean | Promise<boolean>,
+  what: () => unknown,
+  ms = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out; state: ${JSON.stringify(what())}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('redis+sentinel:// transport URLs', () => {
+  const parse = parseRedisTransportText;
+
+  it('reads the Sentinels, the master name, the database, both credentials and TLS', () => {
+    expect(parse('redis+sentinel://127.0.0.1:26379/mymaster')).toEqual({
+      ...REDIS_DEFAULTS,
+      connection: {
+        sentinels: [{ host: '127.0.0.1', port: 26379 }],
+        name: 'mymaster',
+        username: undefined,
+        password: undefined,
+        db: 0,
+        sentinelUsername: undefined,
+        sentinelPassword: undefined,
+        tls: false,
+      },
+    });
+    expect(
+      parse(
+        'rediss+sentinel://app:p%40ss@s1.example,s2.example:26380,[::1]:26381/cache/3?sentinel_username=watch&sentinel_password=s%26cret&key=news&wait=1',
+      ),
+    ).toEqual({
+      ...REDIS_DEFAULTS,
+      key: 'news',
+      waitReplicas: 1,
+      connection: {
+        sentinels: [
+          { host: 's1.example', port: 26379 },
+          { host: 's2.example', port: 26380 },
+          { host: '::1', port: 26381 },
+        ],
+        name: 'cache',
+        username: 'app',
+        password: 'p@ss',
+        db: 3,
+        sentinelUsername: 'watch',
+        sentinelPassword: 's&cret',
+        tls: true,
+      },
+    });
+  });
+
+  it('gets the whole host list through createBroker, which parses URLs for every transport', async () => {
+    const broker = await createBroker('redis+sentinel://127.0.0.1:1,127.0.0.1:2/m?timeout=50ms');
+    expect((broker as RedisBroker).address).toBe('master m via Sentinel 127.0.0.1:1, 127.0.0.1:2');
+    await broker.close();
+  });
+
+  it.each([
+    [
+      'redis+sentinel:///mymaster',
+      /names no Sentinel: write e.g. redis\+sentinel:\/\/sentinel-1:26379/,
+    ],
+    ['redis+sentinel://s1:26379', /names no master: the path is the name the Sentinels monitor/],
+    ['redis+sentinel://s1:26379/', /names no master/],
+    [
+      'redis+sentinel://s1:26379,s2:http/m',
+      /the Sentinel port in "s2:http" must be a number from 1 to 65535/,
+    ],
+    ['redis+sentinel://s1:70000/m', /the Sentinel port in "s1:70000" must be a number/],
+    ['redis+sentinel://s1,,s2/m', /"" is not a Sentinel address/],
+    [
+      'redis+sentinel://s1/m/zero',
+      /the path must be \/<master name>\[\/<database number>\], got "\/m\/zero"/,
+    ],
+    ['redis+sentinel://s1/m/0/x', /the path must be \/<master name>/],
+    ['redis+sentinel://s1/m?wait=-1', /parameter wait: "-1" is not a whole number/],
+    ['redis+sentinel://s1/m?sentinel=s2', /name the Sentinels in a Sentinel URL/],
+    [
+      'redis+sentinel://s1/m?tls=1',
+      /unknown parameter "tls".*takes key, .*sentinel_username and sentinel_password/,
+    ],
+    [
+      'redis://h:6379?sentinel_password=x',
+      /unknown parameter "sentinel_password".*redis:\/\/ takes key/,
+    ],
+  ])('refuses %s with a line to act on', (text, message) => {
+    expect(() => parse(text)).toThrow(BrokerConfigError);
+    expect(() => parse(text)).toThrow(message);
+  });
+
+  it('never shows the password in a message', () => {
+    expect(() => parse('redis+sentinel://u:hunter2@s1:x/m')).toThrow(/u:\*\*\*@s1:x/);
+    expect(() => parse('redis+sentinel://u:hunter2@s1:x/m')).not.toThrow(/hunter2/);
+  });
+
+  it('keeps redis:// as it was', () => {
+    expect(parseRedisTransport(new URL('redis://127.0.0.1:6379/1'))).toEqual({
+      ...REDIS_DEFAULTS,
+      connection: 'redis://127.0.0.1:6379/1',
+    });
+  });
+});
+
+/**
+ * A primary, two replicas and one Sentinel (quorum 1, primary down after 1 s without an
+ * answer), all real processes on free ports. Two replicas so that after a failover the new
+ * primary still has one to confirm `wait=1`.
+ */
+class Topology {
+  readonly name = `tidings-${process.pid}`;
+  primary!: RedisServer;
+  replicas: RedisServer[] = [];
+  sentinel!: RedisSentinel;
+  #asker!: Redis;
+
+  async start(replicas = 2): Promise<void> {
+    this.primary = await RedisServer.start();
+    for (let i = 0; i < replicas; i++) {
+      this.replicas.push(
+        await RedisServer.start(undefined, ['--replicaof', '127.0.0.1', String(this.primary.port)]),
+      );
+    }
+    for (const replica of this.replicas) {
+      await until(
+        async () => /master_link_status:up/.test(await info(replica.port, 'replication')),
+        () => `replica ${replica.port} never synced`,
+      );
+    }
+    this.sentinel = await RedisSentinel.start(this.name, this.primary);
+    this.#asker = new Redis(this.sentinel.port, '127.0.0.1');
+    // Sentinel learns the replicas from the primary's INFO; a failover needs it to know them.
+    await until(
+      async () =>
+        ((await this.#asker.call('SENTINEL', 'REPLICAS', this.name)) as unknown[]).length ===
+        replicas,
+      () => 'Sentinel never found the replicas',
+    );
+  }
+
+  url(options = ''): string {
+    return `redis+sentinel://127.0.0.1:${this.sentinel.port}/${this.name}${options}`;
+  }
+
+  async primaryPort(): Promise<number> {
+    const [, port] = (await this.#asker.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.name)) as [
+      string,
+      string,
+    ];
+    return Number(port);
+  }
+
+  /** Resolves once Sentinel names another primary than `port` and that one takes writes. */
+  async failedOverFrom(port: number): Promise<RedisServer> {
+    await until(
+      async () => (await this.primaryPort()) !== port,
+      () => `Sentinel still names ${port}`,
+    );
+    const newPort = await this.primaryPort();
+    const server = this.replicas.find((each) => each.port === newPort);
+    if (!server) throw new Error(`Sentinel names an unknown primary ${newPort}`);
+    await until(
+      async () => /role:master/.test(await info(newPort, 'replication')),
+      () => `${newPort} never became a primary`,
+    );
+    return server;
+  }
+
+  async stop(): Promise<void> {
+    this.#asker?.disconnect();
+    await this.sentinel?.stop();
+    for (const server of [this.primary, ...this.replicas]) await server?.stop();
+  }
+}
+
+const offset = (replication: string): string | undefined =>
+  /master_repl_offset:(\d+)/.exec(replication)?.[1];
+
+/** One section of a server's INFO, or '' while it does not answer. */
+async function info(port: number, section: string): Promise<string> {
+  const client = new Redis(port, '127.0.0.1', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return await client.info(section);
+  } catch {
+    return '';
+  } finally {
+    client.disconnect();
+  }
+}
+
+describe.skipIf(!redisServerBinary)('the Redis broker through Sentinel', () => {
+  const open: RedisBroker[] = [];
+  const broker = (url: string): RedisBroker => {
+    const created = RedisBroker.fromUrl(
+      new URL(url),
+      { logger: createLogger({ level: 'silent' }), registry: new Registry() },
+      url,
+    );
+    open.push(created);
+    return created;
+  };
+  const topologies: Topology[] = [];
+  const topology = async (replicas?: number): Promise<Topology> => {
+    const started = new Topology();
+    topologies.push(started);
+    await started.start(replicas);
+    return started;
+  };
+
+  afterEach(async () => {
+    await Promise.allSettled(open.splice(0).map((each) => each.close()));
+    await Promise.allSettled(topologies.splice(0).map((each) => each.stop()));
+  });
+
+  it('follows a failover: every acknowledged update is delivered once, in order, in one epoch', async () => {
+    const redis = await topology(2);
+    const publisher = broker(redis.url('?key=failover&wait=1&wait_timeout=2s'));
+    const reader = broker(redis.url('?key=failover'));
+    const feed = new Feed();
+    await publisher.start(new Feed());
+    await reader.start(feed);
+
+    const acknowledged: string[] = [];
+    let attempts = 0;
+    const publishOne = async (): Promise<void> => {
+      const id = `u${++attempts}`;
+      try {
+        await publisher.publish(update(id));
+        acknowledged.push(id);
+      } catch (error) {
+        // 503 while there is no primary; "unreplicated" while the remaining replica resyncs:
+        // both unacknowledged, and such an update may still be delivered.
+        expect(error).toBeInstanceOf(BrokerUnavailableError);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    while (acknowledged.length < 10) await publishOne();
+    const before = acknowledged.length;
+    const oldPort = redis.primary.port;
+    await redis.primary.kill('SIGKILL');
+
+    const failover = redis.failedOverFrom(oldPort);
+    let failedOver = false;
+    void failover.then(() => {
+      failedOver = true;
+    });
+    while (!failedOver || acknowledged.length < before + 10) await publishOne();
+    const newPrimary = await failover;
+    expect(newPrimary.port).not.toBe(oldPort);
+
+    await until(
+      () => acknowledged.every((id) => feed.ids().includes(id)),
+      () => ({ acknowledged, delivered: feed.ids() }),
+    );
+    const delivered = feed.ids();
+    // Once each, in the order of the log; every acknowledged one among them, in its order.
+    expect(new Set(delivered).size).toBe(delivered.length);
+    expect(delivered.filter((id) => acknowledged.includes(id))).toEqual(acknowledged);
+    expect(feed.updates.map((stored) => stored.sequence)).toEqual(
+      feed.updates.map((_, index) => feed.updates[0]!.sequence + index),
+    );
+    // The replica had everything (WAIT 1): the log lives on in the same epoch, no gap.
+    expect(feed.gaps).toEqual([]);
+    expect(new Set(feed.updates.map((stored) => stored.epoch)).size).toBe(1);
+    expect((await reader.head()).epoch).toBe(feed.updates[0]!.epoch);
+  });
+
+  it('tells its subscribers when the new primary lacks updates the feed delivered: a new epoch', async () => {
+    const redis = await topology(1);
+    const node = broker(redis.url('?key=behind'));
+    const feed = new Feed();
+    await node.start(feed);
+    await node.publish(update('replicated'));
+    await until(
+      () => feed.ids().includes('replicated'),
+      () => feed.ids(),
+    );
+    const { epoch } = feed.updates[0]!;
+    const [replica] = redis.replicas;
+    // The replica is cut off (frozen, and its link closed by the primary, so nothing more
+    // reaches it even from socket buffers) while the primary keeps, and the feed delivers,
+    // two more updates...
+    await until(
+      async () =>
+        offset(await info(replica!.port, 'replication')) ===
+        offset(await info(redis.primary.port, 'replication')),
+      () => 'the replica never caught up',
+    );
+    replica!.freeze();
+    expect(await redis.primary.command('CLIENT KILL TYPE replica')).toBe(':1');
+    await node.publish(update('lost-1'));
+    await node.publish(update('lost-2'));
+    await until(
+      () => feed.ids().includes('lost-2'),
+      () => feed.ids(),
+    );
+    // ...then the primary dies with them, and the replica that never had them is promoted.
+    const oldPort = redis.primary.port;
+    await redis.primary.kill('SIGKILL');
+    replica!.freeze(false);
+    await redis.failedOverFrom(oldPort);
+
+    await until(
+      () => feed.gaps.length > 0,
+      () => ({ gaps: feed.gaps, delivered: feed.ids() }),
+    );
+    const [gap] = feed.gaps;
+    expect(gap!.after).toEqual({ epoch, sequence: 3 });
+    expect(gap!.resumeAfter.epoch).not.toBe(epoch);
+    expect(gap!.resumeAfter.sequence).toBe(0);
+    expect(gap!.reason).toMatch(/lacked the newest updates/);
+
+    // The new epoch carries on: the next update is delivered after the gap, never as a
+    // repeat of sequence 2 or 3 of the old one.
+    let next: StoredUpdate | undefined;
+    await until(
+      async () => {
+        next = await node.publish(update('after')).catch(() => undefined);
+        return next !== undefined;
+      },
+      () => 'no publish succeeded on the new primary',
+    );
+    expect(next!.epoch).toBe(gap!.resumeAfter.epoch);
+    await until(
+      () => feed.ids().includes('after'),
+      () => feed.ids(),
+    );
+    expect(feed.ids()).toEqual(['replicated', 'lost-1', 'lost-2', 'after']);
+    expect(feed.updates.at(-1)).toMatchObject({ epoch: gap!.resumeAfter.epoch, sequence: 1 });
+  });
+
+  it('notices, after a reconnection, that its last position now names another update', async () => {
+    // What a replica promoted while lagging looks like once other hubs published on it before
+    // this node reconnected: the sequence is back where it was, but 2 and 3 are other updates.
+    const server = await RedisServer.start();
+    const admin = new Redis(server.port, '127.0.0.1');
+    try {
+      const node = broker(server.url('?key=again'));
+      const feed = new Feed();
+      await node.start(feed);
+      for (const id of ['a', 'b', 'c']) await node.publish(update(id));
+      await until(
+        () => feed.ids().length === 3,
+        () => feed.ids(),
+      );
+      const { epoch } = feed.updates[0]!;
+      const entry = (id: string) => [
+        'e',
+        epoch,
+        'i',
+        id,
+        't',
+        String(Date.now()),
+        'u',
+        JSON.stringify({ ...update(id), acceptedAt: Date.now() }),
+      ];
+      // A stream keeps its top id after XDEL: rebuild it as the replica would have it.
+      const [[, first]] = (await admin.xrange('again:log', '1-0', '1-0')) as [[string, string[]]];
+      await admin
+        .multi()
+        .del('again:log')
+        .xadd('again:log', '1-0', ...first)
+        .hdel('again:ids', 'b', 'c')
+        .xadd('again:log', '2-0', ...entry('other-b'))
+        .xadd('again:log', '3-0', ...entry('other-c'))
+        .hset('again:ids', 'other-b', 2, 'other-c', 3)
+        .hset('again:meta', 'last', 'other-c')
+        .exec();
+      const clients = await admin.client('LIST');
+      const feedId = /id=(\d+) .*name=tidings-feed /.exec(String(clients))?.[1];
+      expect(feedId).toBeDefined();
+      await admin.client('KILL', 'ID', feedId!);
+
+      await until(
+        () => feed.gaps.length > 0,
+        () => ({ gaps: feed.gaps, delivered: feed.ids() }),
+      );
+      expect(feed.gaps[0]).toMatchObject({ after: { epoch, sequence: 3 } });
+      expect(feed.gaps[0]!.resumeAfter.epoch).not.toBe(epoch);
+      await node.publish(update('d'));
+      await until(
+        () => feed.ids().includes('d'),
+        () => feed.ids(),
+      );
+      expect(feed.ids()).toEqual(['a', 'b', 'c', 'd']);
+      expect(feed.updates.at(-1)).toMatchObject({
+        epoch: feed.gaps[0]!.resumeAfter.epoch,
+        sequence: 1,
+      });
+    } finally {
+      admin.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('refuses a Redis in Cluster mode at start with a line to act on', async () => {
+    const cluster = await RedisServer.start(undefined, ['--cluster-enabled', 'yes']);
+    try {
+      const node = broker(cluster.url('?key=c'));
+      await expect(node.start(new Feed())).rejects.toThrow(BrokerConfigError);
+      const again = broker(cluster.url('?key=c'));
+      await expect(again.start(new Feed())).rejects.toThrow(
+        /Redis at 127\.0\.0\.1:\d+ runs in Cluster mode, which the transport does not support; use a standalone Redis or a Sentinel-managed primary/,
+      );
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('fails to start with the reason when no Sentinel answers', async () => {
+    const node = broker('redis+sentinel://127.0.0.1:1/nobody?timeout=200ms');
+    await expect(node.start(new Feed())).rejects.toThrow(
+      /cannot reach Redis at master nobody via Sentinel 127\.0\.0\.1:1: .*(sentinels are unreachable|ECONNREFUSED)/i,
+    );
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(topologies.map((each) => each.stop()));
+  });
+});
