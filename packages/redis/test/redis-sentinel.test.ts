@@ -16,9 +16,9 @@ import {
 } from '@tidings/redis';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisServer, redisServerBinary } from '../../../test-support/redis-server.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RedisSentinel } from '../../../test-support/redis-sentinel.js';
+import { RedisServer, redisServerBinary } from '../../../test-support/redis-server.js';
 
 const update = (id: string): Update => ({ topics: ['t'], data: id, private: false, id });
 
