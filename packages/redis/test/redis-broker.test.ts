@@ -63,7 +63,7 @@ describe('redis:// transport URLs', () => {
     ['redis://h:6379?key=a%20b', /key: "a b" is not a key prefix/],
     [
       'redis://h:6379?sentinels=a:26379',
-      /name the Sentinels in a Sentinel URL instead, e.g. redis+sentinel:/,
+      /name the Sentinels in a Sentinel URL instead, e.g. redis\+sentinel:/,
     ],
     ['redis://h:6379?cluster=1', /unknown parameter "cluster".*takes key, max_events/],
   ])('refuses %s with a line to act on', (text, message) => {
