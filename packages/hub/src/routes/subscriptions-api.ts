@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthError, claimSelectors, DRAFT_08_COOKIE, resourceMetadataUrl } from '../auth/index.js';
+import { BrokerUnavailableError } from '../broker/broker.js';
+import type { PresenceRecord } from '../broker/presence.js';
 import { HttpError } from '../http/http-error.js';
 import { hubUrlOf } from '../http/hub-url.js';
 import type { RequestTarget } from '../http/request-target.js';
@@ -13,7 +15,6 @@ import {
 } from '../protocol/draft-07.js';
 import {
   draft08SubscriptionDocuments,
-  isDraft08,
   JSONLD_CONTEXT,
   subscriptionDocuments,
 } from '../subscription-events.js';
@@ -23,8 +24,28 @@ import { SelectorSet, TopicSelectorError } from '../topic-selector.js';
 const JSONLD = 'application/ld+json';
 
 /**
+ * Every subscriber of every node sharing the broker (presence).
+ *
+ * @throws HttpError 503 with Retry-After when presence cannot be read (its backend is down).
+ */
+async function listPresence(context: HubContext): Promise<PresenceRecord[]> {
+  const presence = context.presence;
+  if (presence === undefined) throw new Error('the subscriptions API is on without presence');
+  try {
+    return await presence.list();
+  } catch (error) {
+    if (!(error instanceof BrokerUnavailableError)) throw error;
+    throw new HttpError(
+      503,
+      `the subscriptions API cannot read who is subscribed right now: ${error.message}`,
+      { 'Retry-After': '1' },
+    );
+  }
+}
+
+/**
  * `GET /.well-known/mercure/subscriptions[/{topic}[/{subscriber}]]`: the active
- * subscriptions of this hub node, as JSON-LD.
+ * subscriptions of every hub node sharing the broker, as JSON-LD.
  *
  * "To access to the URLs exposed by the web API, clients MUST be authorized [...] The
  * requested URL MUST match at least one of the topic selectors provided in the
@@ -76,10 +97,11 @@ export async function handleSubscriptionsApi(
     return;
   }
 
+  const records = await listPresence(context);
   if (api.subscriber !== undefined) {
-    for (const subscriber of context.fanOut.index.values()) {
-      if (subscriber.id !== api.subscriber) continue;
-      const [document] = subscriptionDocuments(subscriber, true, {
+    for (const record of records) {
+      if (record.subscriber !== api.subscriber) continue;
+      const [document] = subscriptionDocuments(record, true, {
         context: true,
         topic: api.topic,
       });
@@ -92,8 +114,8 @@ export async function handleSubscriptionsApi(
   }
 
   const subscriptions = [];
-  for (const subscriber of context.fanOut.index.values()) {
-    subscriptions.push(...subscriptionDocuments(subscriber, true, { topic: api.topic }));
+  for (const record of records) {
+    subscriptions.push(...subscriptionDocuments(record, true, { topic: api.topic }));
   }
   sendJson(
     response,
@@ -209,9 +231,9 @@ export async function handleDraft08SubscriptionsApi(
     'Cache-Control': 'must-revalidate',
   };
   const documents = [];
-  for (const subscriber of context.fanOut.index.values()) {
-    if (!isDraft08(subscriber)) continue;
-    for (const document of draft08SubscriptionDocuments(subscriber, true)) {
+  for (const record of await listPresence(context)) {
+    if (!record.draft08) continue;
+    for (const document of draft08SubscriptionDocuments(record, true)) {
       if (api.matchType !== undefined && document.match_type !== api.matchType) continue;
       if (api.match !== undefined && document.match !== api.match) continue;
       if (api.subscriber !== undefined && document.subscriber !== api.subscriber) continue;
