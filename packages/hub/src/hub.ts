@@ -166,9 +166,7 @@ export class Hub {
       options.broker ??
       (await createBroker(resolved.transport, { logger, registry: metrics.registry }));
     // The subscriptions API lists from presence, so that every node answers for all of them.
-    const presence = resolved.subscriptions
-      ? (broker.presence ?? new MemoryPresence())
-      : undefined;
+    const presence = resolved.subscriptions ? (broker.presence ?? new MemoryPresence()) : undefined;
     const hub = new Hub(resolved, broker, presence, auth, logger, metrics);
     await broker.start(hub.#fanOut);
     if (presence) {
