@@ -28,16 +28,26 @@ const JSONLD = 'application/ld+json';
  *
  * @throws HttpError 503 with Retry-After when presence cannot be read (its backend is down).
  */
-async function listPresence(context: HubContext): Promise<PresenceRecord[]> {
+function listPresence(context: HubContext): Promise<PresenceRecord[]> {
   const presence = context.presence;
   if (presence === undefined) throw new Error('the subscriptions API is on without presence');
+  return readable(presence.list());
+}
+
+/** The newest event id, for the ETag and the reconciliation cursor. */
+async function lastEventIdOf(context: HubContext): Promise<string> {
+  return (await readable(context.broker.head())).lastEventId ?? EARLIEST;
+}
+
+/** What the broker could not read right now becomes a 503 that says so. */
+async function readable<T>(reading: Promise<T>): Promise<T> {
   try {
-    return await presence.list();
+    return await reading;
   } catch (error) {
     if (!(error instanceof BrokerUnavailableError)) throw error;
     throw new HttpError(
       503,
-      `the subscriptions API cannot read who is subscribed right now: ${error.message}`,
+      `the subscriptions API cannot read the hub's shared state right now: ${error.message}`,
       { 'Retry-After': '1' },
     );
   }
@@ -84,7 +94,7 @@ export async function handleSubscriptionsApi(
     throw new HttpError(403, `the token's mercure.subscribe claim does not match ${target.path}`);
   }
 
-  const lastEventID = (await context.broker.head()).lastEventId ?? EARLIEST;
+  const lastEventID = await lastEventIdOf(context);
   // "As data returned by this web API is volatile, clients SHOULD validate that a response
   // coming from cache is still valid": the last event id changes whenever anything does.
   const etag = `"${toHeaderBytes(lastEventID).replaceAll('%', '%25').replaceAll('"', '%22')}"`;
@@ -222,7 +232,7 @@ export async function handleDraft08SubscriptionsApi(
     throw error;
   }
 
-  const lastEventId = (await context.broker.head()).lastEventId ?? EARLIEST;
+  const lastEventId = await lastEventIdOf(context);
   const cursor = toHeaderBytes(lastEventId).replaceAll('"', '%22');
   const headers = {
     ...corsHeaders,
