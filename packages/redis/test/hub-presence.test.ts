@@ -12,8 +12,8 @@ import { RawSubscriber } from '../../hub/test/raw-subscriber.js';
 const SECRET = 'a-secret-of-at-least-thirty-two-bytes!';
 const HUB = '/.well-known/mercure';
 const SUBSCRIPTIONS = `${HUB}/subscriptions`;
-const HEARTBEAT_MS = 200;
-const TTL_MS = 600;
+const HEARTBEAT_MS = 250;
+const TTL_MS = 1000;
 
 interface HubProcess {
   run: CliRun;

@@ -10,8 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer, redisServerBinary } from '../../../test-support/redis-server.js';
 
 const logger = createLogger({ level: 'silent' });
-const HEARTBEAT = 100;
-const TTL = 400;
+const HEARTBEAT = 200;
+const TTL = 1000;
 
 const record = (subscriber: string, topic = 'https://example.com/books/1'): PresenceRecord => ({
   subscriber,
