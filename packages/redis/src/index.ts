@@ -9,6 +9,7 @@ import { REDIS_SCHEMES } from './redis-transport-options.js';
 
 export { RedisBroker } from './redis-broker.js';
 export { RedisChannel, type RedisChannelOptions } from './redis-channel.js';
+export { RedisPresence } from './redis-presence.js';
 export {
   parseRedisTransport,
   parseRedisTransportText,

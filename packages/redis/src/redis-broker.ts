@@ -16,13 +16,20 @@ import {
   type StoredUpdate,
   type Update,
 } from '@tidings/hub';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { APPEND_SCRIPT, HEAD_SCRIPT, REWIND_SCRIPT } from './log-scripts.js';
 import { RedisBrokerMetrics } from './redis-broker-metrics.js';
 import {
+  addressOf,
+  connectionOptions,
+  createConnection,
+  MAX_RECONNECT_DELAY_MS,
+  openConnection,
+} from './redis-connection.js';
+import { RedisPresence } from './redis-presence.js';
+import {
   parseRedisTransport,
   REDIS_DEFAULTS,
-  type RedisSentinelConnection,
   type RedisTransportOptions,
 } from './redis-transport-options.js';
 
@@ -30,8 +37,6 @@ import {
 const BLOCK_MS = 1000;
 /** The most entries one read of the feed takes. */
 const READ_COUNT = 1000;
-/** Reconnection backoff: 50 ms, doubling, at most this, ms. */
-const MAX_RECONNECT_DELAY_MS = 500;
 
 /** The commands the scripts add to a connection. */
 interface LogConnection extends Redis {
@@ -92,6 +97,8 @@ interface KeptUpdate extends Update {
  */
 export class RedisBroker implements Broker {
   readonly name = 'redis';
+  /** Who is subscribed on every node of this log; the hub starts it for the subscriptions API. */
+  readonly presence: RedisPresence;
   readonly #options: RedisTransportOptions;
   readonly #logger: Logger;
   readonly #metrics: RedisBrokerMetrics;
@@ -103,8 +110,6 @@ export class RedisBroker implements Broker {
   #readerHealth: BrokerHealth = { ready: true };
   /** Set by each reconnection of the feed's connection: the primary may be another one now. */
   #readerReconnected = false;
-  /** Until start succeeds, a pass over Sentinels that all fail ends the attempt (startup fails). */
-  #started = false;
   #closed = false;
 
   constructor(options: RedisTransportOptions, context: BrokerContext) {
@@ -113,6 +118,7 @@ export class RedisBroker implements Broker {
     this.#metrics = new RedisBrokerMetrics(context.registry);
     this.#keys = [`${options.key}:meta`, `${options.key}:log`, `${options.key}:ids`];
     this.#commands = this.#connect('tidings', options.timeoutMs);
+    this.presence = new RedisPresence(options, context.logger);
   }
 
   /** Reads a Redis transport URL (see {@link parseRedisTransport}); `transport` as written. */
@@ -125,12 +131,7 @@ export class RedisBroker implements Broker {
    * `master <name> via Sentinel host:port, …`.
    */
   get address(): string {
-    const connection = this.#options.connection;
-    if (typeof connection === 'string') return new URL(connection).host;
-    const sentinels = connection.sentinels.map(({ host, port }) =>
-      host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
-    );
-    return `master ${connection.name} via Sentinel ${sentinels.join(', ')}`;
+    return addressOf(this.#options.connection);
   }
 
   async start(feed: BrokerFeed): Promise<void> {
@@ -149,7 +150,6 @@ export class RedisBroker implements Broker {
       await this.close();
       throw error;
     }
-    this.#started = true;
     reader.on('ready', () => {
       this.#readerReconnected = true;
     });
@@ -296,6 +296,7 @@ export class RedisBroker implements Broker {
     if (this.#closed) return;
     this.#closed = true;
     this.#feed = undefined;
+    await this.presence.close();
     this.#reader?.disconnect();
     this.#commands.disconnect();
     await this.#reading;
@@ -427,29 +428,10 @@ export class RedisBroker implements Broker {
 
   // ---- plumbing ------------------------------------------------------------------------
 
-  /** `name` shows in `CLIENT LIST`, so operators tell the feed from the commands. */
   #connect(name: string, commandTimeout: number): LogConnection {
-    const options: RedisOptions = {
-      lazyConnect: true,
-      // A command while Redis is unreachable fails at once instead of waiting in a queue: the
-      // publisher gets its 503 now, and nothing is sent twice after a reconnection.
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout,
-      connectTimeout: Math.max(commandTimeout, 1000),
-      retryStrategy: (attempt) => Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** attempt),
-      // A primary demoted to a replica (a failover) refuses writes with READONLY while the
-      // connection stays up: reconnect, which asks the Sentinels for the new primary. The
-      // command that met READONLY fails (503, nothing kept) rather than being sent twice.
-      reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 1 : false),
-      connectionName: name,
-    };
-    const where = this.#options.connection;
-    const connection = (
-      typeof where === 'string'
-        ? new Redis(where, options)
-        : new Redis({ ...options, ...this.#sentinelOptions(where) })
+    const connection = createConnection(
+      this.#options.connection,
+      connectionOptions(name, commandTimeout),
     ) as LogConnection;
     connection.defineCommand('tidingsHead', { numberOfKeys: 3, lua: HEAD_SCRIPT });
     connection.defineCommand('tidingsAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
@@ -457,30 +439,6 @@ export class RedisBroker implements Broker {
     // Errors reach the callers of commands; the connection itself only reconnects.
     connection.on('error', () => {});
     return connection;
-  }
-
-  /**
-   * ioredis options for a Sentinel-managed primary: it asks the Sentinels for the master's
-   * address at every (re)connection and checks that the server it reached says it is the
-   * master (`role`), so after a failover it lands on the new primary.
-   */
-  #sentinelOptions(sentinel: RedisSentinelConnection): RedisOptions {
-    return {
-      sentinels: sentinel.sentinels.map(({ host, port }) => ({ host, port })),
-      name: sentinel.name,
-      role: 'master',
-      username: sentinel.username,
-      password: sentinel.password,
-      db: sentinel.db,
-      sentinelUsername: sentinel.sentinelUsername,
-      sentinelPassword: sentinel.sentinelPassword,
-      sentinelCommandTimeout: this.#options.timeoutMs,
-      // When every Sentinel fails: at startup, fail (the hub stops with the reason); later,
-      // keep asking, since giving up would end the connection for good.
-      sentinelRetryStrategy: (attempt) =>
-        this.#started ? Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** attempt) : null,
-      ...(sentinel.tls ? { tls: {}, enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
-    };
   }
 
   /**
@@ -502,22 +460,8 @@ export class RedisBroker implements Broker {
     }
   }
 
-  /** Connects, or fails with the reason the last attempt gave (e.g. ECONNREFUSED). */
-  async #opened(connection: LogConnection): Promise<void> {
-    let reason: Error | undefined;
-    const remember = (error: Error): void => {
-      reason = error;
-    };
-    connection.on('error', remember);
-    try {
-      await connection.connect();
-    } catch (error) {
-      throw new BrokerUnavailableError(
-        `cannot reach Redis at ${this.address}: ${(reason ?? (error as Error)).message}`,
-      );
-    } finally {
-      connection.off('error', remember);
-    }
+  #opened(connection: LogConnection): Promise<void> {
+    return openConnection(connection, this.address);
   }
 
   async #call<T>(what: string, command: () => Promise<T>): Promise<T> {

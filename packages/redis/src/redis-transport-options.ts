@@ -24,7 +24,7 @@ export interface RedisTransportOptions {
    * or, for a Sentinel URL, the Sentinels and the master name to ask them for.
    */
   readonly connection: string | RedisSentinelConnection;
-  /** Where the broker keeps its keys: `<key>:log`, `<key>:meta`, `<key>:ids`. */
+  /** Where the broker keeps its keys: `<key>:log`, `<key>:meta`, `<key>:ids`, `<key>:presence:…`. */
   readonly key: string;
   /** Updates kept in the stream for replay; the oldest go first. */
   readonly maxEvents: number;
@@ -36,6 +36,13 @@ export interface RedisTransportOptions {
   readonly waitTimeoutMs: number;
   /** How long any one Redis command may take before it fails as unavailable, ms. */
   readonly timeoutMs: number;
+  /** How often a node refreshes its presence (subscriptions API), ms. */
+  readonly presenceHeartbeatMs: number;
+  /**
+   * How long a node's presence lasts without a heartbeat, ms; longer than the heartbeat. A
+   * killed node's subscribers leave the subscriptions API within ttl + heartbeat.
+   */
+  readonly presenceTtlMs: number;
 }
 
 /**
@@ -49,9 +56,12 @@ export const REDIS_DEFAULTS = {
   waitReplicas: 0,
   waitTimeoutMs: 1000,
   timeoutMs: 2000,
+  presenceHeartbeatMs: 5000,
+  presenceTtlMs: 15_000,
 } as const;
 
-const PARAMETERS = 'key, max_events, max_age, wait, wait_timeout and timeout';
+const PARAMETERS =
+  'key, max_events, max_age, wait, wait_timeout, timeout, presence_heartbeat and presence_ttl';
 const SENTINEL_PARAMETERS = `${PARAMETERS.replace(' and ', ', ')}, sentinel_username and sentinel_password`;
 
 /** The port Sentinels listen on unless told otherwise. */
@@ -61,7 +71,7 @@ export const SENTINEL_DEFAULT_PORT = 26379;
 export const REDIS_SCHEMES = ['redis', 'rediss', 'redis+sentinel', 'rediss+sentinel'] as const;
 
 /**
- * Reads `redis://[user:pass@]host:port[/db][?key=tidings&max_events=10000&max_age=24h&wait=1&wait_timeout=1s&timeout=2s]`
+ * Reads `redis://[user:pass@]host:port[/db][?key=tidings&max_events=10000&max_age=24h&wait=1&wait_timeout=1s&timeout=2s&presence_heartbeat=5s&presence_ttl=15s]`
  * (`rediss://` for TLS), or a Sentinel URL (see {@link parseSentinelTransport}). `transport` is
  * the URL as written, which a Sentinel URL with several hosts needs: `URL` holds only one.
  *
@@ -225,6 +235,15 @@ function readParameters(
       case 'timeout':
         options.timeoutMs = Math.max(1, parseDuration(value, what));
         break;
+      case 'presence_heartbeat':
+        options.presenceHeartbeatMs = parseDuration(value, what);
+        if (options.presenceHeartbeatMs < 1) {
+          throw new BrokerConfigError(`${what}: "${value}" must be at least 1ms`);
+        }
+        break;
+      case 'presence_ttl':
+        options.presenceTtlMs = parseDuration(value, what);
+        break;
       case 'sentinel':
       case 'sentinels':
         if (extra(name, value)) break;
@@ -237,6 +256,11 @@ function readParameters(
           `unknown parameter "${name}" in transport URL "${shown}": ${scheme}:// takes ${scheme.endsWith('+sentinel') ? SENTINEL_PARAMETERS : PARAMETERS}`,
         );
     }
+  }
+  if (options.presenceTtlMs <= options.presenceHeartbeatMs) {
+    throw new BrokerConfigError(
+      `transport ${scheme}:// parameter presence_ttl: ${options.presenceTtlMs} ms must be longer than presence_heartbeat (${options.presenceHeartbeatMs} ms), or a live node would be taken for dead between two heartbeats; three heartbeats is usual`,
+    );
   }
 }
 

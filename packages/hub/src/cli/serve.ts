@@ -84,7 +84,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: HUB_DEFAULTS.transport,
     placeholder: 'url',
     description:
-      'Broker, chosen by URL scheme. memory://[?max_events=10000&max_bytes=64MiB&max_age=1h] keeps history in this process; redis://[user:pass@]host:port[/db][?key=tidings&max_events=10000&max_age=24h&wait=0&timeout=2s] (rediss:// for TLS; needs @tidings/redis) shares it between hubs; redis+sentinel://[user:pass@]host:26379[,host2:26379]/<master name>[/db][?...&sentinel_password=…] (rediss+sentinel:// for TLS) finds the primary through Redis Sentinel and follows its failovers. Redis Cluster is refused',
+      'Broker, chosen by URL scheme. memory://[?max_events=10000&max_bytes=64MiB&max_age=1h] keeps history in this process; redis://[user:pass@]host:port[/db][?key=tidings&max_events=10000&max_age=24h&wait=0&timeout=2s&presence_heartbeat=5s&presence_ttl=15s] (rediss:// for TLS; needs @tidings/redis) shares it between hubs; redis+sentinel://[user:pass@]host:26379[,host2:26379]/<master name>[/db][?...&sentinel_password=…] (rediss+sentinel:// for TLS) finds the primary through Redis Sentinel and follows its failovers. Redis Cluster is refused',
   },
   {
     name: 'workers',
