@@ -81,17 +81,31 @@ export function addressOf(where: string | RedisSentinelConnection): string {
 /** Connects, or fails with the reason the last attempt gave (e.g. ECONNREFUSED). */
 export async function openConnection(connection: Redis, address: string): Promise<void> {
   let reason: Error | undefined;
+  let sentinelKnowsNoMaster = false;
   const remember = (error: Error): void => {
     reason = error;
   };
+  // A Sentinel that answers `null` for the master name (before Redis 7: an error since) was
+  // reached, but knows no such master.
+  const rememberSentinel = (error: Error): void => {
+    if (/invalid reply: null$/.test(error.message)) sentinelKnowsNoMaster = true;
+  };
   connection.on('error', remember);
+  connection.on('sentinelError', rememberSentinel);
   try {
     await connection.connect();
   } catch (error) {
-    throw new BrokerUnavailableError(
-      `cannot reach Redis at ${address}: ${(reason ?? (error as Error)).message}`,
+    // ioredis's "All sentinels are unreachable and retry is disabled" speaks of its options.
+    const message = (reason ?? (error as Error)).message.replace(
+      /^All sentinels are unreachable and retry is disabled\.(?: Last error: (.*))?$/s,
+      (_, last?: string) =>
+        sentinelKnowsNoMaster || /no such master/i.test(last ?? '')
+          ? 'the Sentinels know no master of that name (see "sentinel monitor" in their configuration)'
+          : `no Sentinel answered${last ? ` (the last said: ${last})` : ''}`,
     );
+    throw new BrokerUnavailableError(`cannot reach Redis at ${address}: ${message}`);
   } finally {
     connection.off('error', remember);
+    connection.off('sentinelError', rememberSentinel);
   }
 }
