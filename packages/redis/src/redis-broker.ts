@@ -517,7 +517,7 @@ function sequenceOf(entryId: string): number {
   return Number(entryId.slice(0, entryId.indexOf('-')));
 }
 
-/** Fields are written in one order by the append script: e, i, t, u. */
+/** The update id and Redis time of an entry: fields `i` and `t` (of e, i, t, u). */
 function markOf(entry: Entry): EntryMark {
   return { id: entry[1][3]!, time: entry[1][5]! };
 }
