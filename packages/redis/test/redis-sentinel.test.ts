@@ -13,6 +13,7 @@ import {
   parseRedisTransportText,
   REDIS_DEFAULTS,
   RedisBroker,
+  RedisChannel,
 } from '@tidings/redis';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -362,6 +363,17 @@ describe.skipIf(!redisServerBinary)('the Redis broker through Sentinel', () => {
       await sentinel.stop();
       await primary.stop();
     }
+  });
+
+  it('opens a RedisChannel from a Sentinel URL with several hosts', async () => {
+    await expect(
+      RedisChannel.open({
+        url: 'redis+sentinel://127.0.0.1:1,127.0.0.1:2/news-master',
+        name: 'news',
+      }),
+    ).rejects.toThrow(
+      /cannot reach Redis at master news-master via Sentinel 127\.0\.0\.1:1, 127\.0\.0\.1:2: no Sentinel answered/,
+    );
   });
 
   it('fails to start with the reason when no Sentinel answers', async () => {
