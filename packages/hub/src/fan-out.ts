@@ -4,6 +4,7 @@ import type { Logger } from './logger.js';
 import type { HubMetrics } from './metrics.js';
 import type { Subscriber } from './subscriber.js';
 import { SubscriberIndex } from './subscriber-index.js';
+import type { HubTracing } from './tracing/hub-tracing.js';
 import type { StoredUpdate } from './update.js';
 import { UpdateMatcher } from './update-matcher.js';
 
@@ -14,6 +15,8 @@ export interface FanOutOptions {
   readonly resumeRetryMs: number;
   readonly metrics: HubMetrics;
   readonly logger: Logger;
+  /** Where the `fan-out` span of each update starts and ends. */
+  readonly tracing: HubTracing;
   /** Told when the broker's backend becomes unreachable or comes back. */
   readonly onHealth: (health: BrokerHealth) => void;
 }
@@ -85,9 +88,19 @@ export class FanOut implements BrokerFeed {
       }
     }
     this.#position = update;
-    this.#metrics.dispatched++;
-    this.#matcher.begin(update.topics);
-    this.index.forEachRecipient(update, this.#matcher, this.#deliver);
+    const metrics = this.#metrics;
+    metrics.dispatched++;
+    const tracing = this.#options.tracing;
+    const span = tracing.startFanOut(update);
+    const deliveredBefore = metrics.delivered;
+    try {
+      this.#matcher.begin(update.topics);
+      this.index.forEachRecipient(update, this.#matcher, this.#deliver);
+    } catch (error) {
+      tracing.endFanOut(span, metrics.delivered - deliveredBefore, error);
+      throw error;
+    }
+    tracing.endFanOut(span, metrics.delivered - deliveredBefore);
     // Measured when the batched writes of this turn have gone to the sockets.
     if (this.#latencyBatch.push(update.acceptedAt) === 1) setImmediate(this.#observeLatency);
   }
