@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import {
   type Context,
   context,
-  isSpanContextValid,
+  INVALID_TRACEID,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -62,6 +62,9 @@ export class HubTracing {
       { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'POST' } },
       parent,
     );
+    // No provider: the span is a no-op with no context, and a context copied for it would
+    // carry nothing its children could use.
+    if (!hasContext(span)) return { span, context: parent };
     return { span, context: trace.setSpan(parent, span) };
   }
 
@@ -92,7 +95,7 @@ export class HubTracing {
   startAppend(id: string, topicCount: number, parent: Context = context.active()): Span {
     const span = tracer.startSpan('broker append', { kind: SpanKind.PRODUCER }, parent);
     // No provider (or nothing sampled upstream): nothing to join, the map stays empty.
-    if (!isSpanContextValid(span.spanContext())) return span;
+    if (!hasContext(span)) return span;
     if (span.isRecording()) {
       span.setAttribute(UPDATE_ID_ATTRIBUTE, id);
       span.setAttribute(TOPIC_COUNT_ATTRIBUTE, topicCount);
@@ -142,6 +145,15 @@ export class HubTracing {
     }
     span.end();
   }
+}
+
+/**
+ * Whether a span carries a trace its children can join: not the no-op of an API with no
+ * provider. (The API's `isSpanContextValid` tests both ids with regular expressions, several
+ * times the cost of all the rest here; the SDK and the propagators only make valid ids.)
+ */
+function hasContext(span: Span): boolean {
+  return span.spanContext().traceId !== INVALID_TRACEID;
 }
 
 function failed(span: Span, error: unknown): void {
