@@ -4,7 +4,7 @@ import type { Logger } from './logger.js';
 import type { HubMetrics } from './metrics.js';
 import type { Subscriber } from './subscriber.js';
 import { SubscriberIndex } from './subscriber-index.js';
-import type { HubTracing } from './tracing/hub-tracing.js';
+import { HubTracing } from './tracing/hub-tracing.js';
 import type { StoredUpdate } from './update.js';
 import { UpdateMatcher } from './update-matcher.js';
 
@@ -15,8 +15,11 @@ export interface FanOutOptions {
   readonly resumeRetryMs: number;
   readonly metrics: HubMetrics;
   readonly logger: Logger;
-  /** Where the `fan-out` span of each update starts and ends. */
-  readonly tracing: HubTracing;
+  /**
+   * Where the `fan-out` span of each update starts and ends: the hub's, which knows the
+   * updates it appended (a table of its own when absent, joining nothing).
+   */
+  readonly tracing?: HubTracing;
   /** Told when the broker's backend becomes unreachable or comes back. */
   readonly onHealth: (health: BrokerHealth) => void;
 }
@@ -39,6 +42,7 @@ export class FanOut implements BrokerFeed {
   readonly #matcher = new UpdateMatcher();
   readonly #options: FanOutOptions;
   readonly #metrics: HubMetrics;
+  readonly #tracing: HubTracing;
   #queue: (StoredUpdate | FeedGap)[] = [];
   #running = false;
   /** The last position fanned out: a later update of another epoch means the log lost data. */
@@ -48,6 +52,7 @@ export class FanOut implements BrokerFeed {
   constructor(options: FanOutOptions) {
     this.#options = options;
     this.#metrics = options.metrics;
+    this.#tracing = options.tracing ?? new HubTracing();
   }
 
   // ---- the feed ------------------------------------------------------------------------
@@ -90,7 +95,7 @@ export class FanOut implements BrokerFeed {
     this.#position = update;
     const metrics = this.#metrics;
     metrics.dispatched++;
-    const tracing = this.#options.tracing;
+    const tracing = this.#tracing;
     const span = tracing.startFanOut(update);
     const deliveredBefore = metrics.delivered;
     try {
