@@ -13,6 +13,7 @@ import {
 } from '@opentelemetry/sdk-trace-node';
 import { MemoryBroker, mintToken } from '@tidings/hub';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisServer, redisServerBinary } from '../../../test-support/redis-server.js';
 import { runCli, runToEnd } from './cli-process.js';
 import { SECRET, startHub, subscribePath, type TestHub } from './hub-harness.js';
 import { RawSubscriber } from './raw-subscriber.js';
@@ -294,4 +295,68 @@ describe('tidings serve and OTEL_* variables', () => {
       'npm install @opentelemetry/sdk-trace-node@^2 @opentelemetry/resources@^2 @opentelemetry/exporter-trace-otlp-http@^0.223',
     );
   });
+});
+
+describe.skipIf(!redisServerBinary)('tidings serve --workers on Redis with OTEL_*', () => {
+  it('has every worker export its own spans: the chain where the update was published, a fan-out of its own on the other', async () => {
+    const redis = await RedisServer.start();
+    const collector = await startCollector();
+    const serve = runCli(
+      [
+        'serve',
+        '--jwt-key',
+        SECRET,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--log-level',
+        'warn',
+        '--transport',
+        redis.url('?key=traced-workers&timeout=500ms'),
+        '--workers',
+        '2',
+      ],
+      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_BSP_SCHEDULE_DELAY: '50' } },
+    );
+    try {
+      const [, port] = await serve.waitFor(/listening on http:\/\/[^:]+:(\d+)/, 'stderr', 30_000);
+      const response = await fetch(`http://127.0.0.1:${port}/.well-known/mercure`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${await mintToken({ secret: SECRET, publish: ['*'] })}`,
+          traceparent: TRACEPARENT,
+        },
+        body: new URLSearchParams({ topic: 'across-workers', data: 'x' }),
+      });
+      expect(response.status).toBe(200);
+      const id = await response.text();
+      const fanOuts = () =>
+        otlpSpans(collector.bodies)
+          .map(({ span }) => span)
+          .filter(
+            (span) =>
+              span.name === 'fan-out' &&
+              span.attributes.some(
+                (a) => a.key === 'tidings.update.id' && a.value.stringValue === id,
+              ),
+          );
+      await expect.poll(() => fanOuts().length, { timeout: 15_000 }).toBe(2);
+      const append = otlpSpans(collector.bodies).find(({ span }) => span.name === 'broker append')!;
+      expect(append.span.traceId).toBe(TRACE_ID);
+      const joined = fanOuts().find((span) => span.traceId === TRACE_ID);
+      const own = fanOuts().find((span) => span.traceId !== TRACE_ID);
+      // The worker that appended the update joins its fan-out to the append...
+      expect(joined!.traceId).toBe(TRACE_ID);
+      expect(joined!.parentSpanId).toBe(append.span.spanId);
+      // ...the other got it from Redis alone: a trace of its own, found by the update id.
+      expect(own!.traceId).not.toBe(TRACE_ID);
+      expect(own!.parentSpanId ?? '').toBe('');
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+      collector.server.close();
+      await redis.stop();
+    }
+  }, 60_000);
 });
