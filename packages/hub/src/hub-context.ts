@@ -2,6 +2,7 @@ import type { Context } from '@opentelemetry/api';
 import type { EventStreamOptions } from '@tidings/server';
 import type { Authenticator } from './auth/index.js';
 import type { Broker } from './broker/broker.js';
+import type { Presence } from './broker/presence.js';
 import type { ConnectionLimiter } from './connection-limiter.js';
 import type { ExpiryScheduler } from './expiry-scheduler.js';
 import type { FanOut } from './fan-out.js';
@@ -19,6 +20,11 @@ import type { StoredUpdate, Update } from './update.js';
 export interface HubContext {
   readonly options: ResolvedHubOptions;
   readonly broker: Broker;
+  /**
+   * Who is subscribed on every node sharing the broker; set only when the subscriptions API
+   * is on. Registered subscribers are added, leaving ones removed.
+   */
+  readonly presence: Presence | undefined;
   readonly auth: Authenticator;
   /** Delivery to this node's subscribers: the index, held updates, the join of replay and live. */
   readonly fanOut: FanOut;

@@ -4,6 +4,7 @@ import type { Context } from '@opentelemetry/api';
 import { AuthError, Authenticator, RESOURCE_METADATA_PATH } from './auth/index.js';
 import { type Broker, BrokerUnavailableError, createBroker } from './broker/broker.js';
 import './broker/memory-broker.js';
+import { MemoryPresence, type Presence, type PresenceRecord } from './broker/presence.js';
 import { ConnectionLimiter } from './connection-limiter.js';
 import { createUpdateId } from './event-id.js';
 import { ExpiryScheduler } from './expiry-scheduler.js';
@@ -40,6 +41,7 @@ import {
 } from './routes/subscriptions-api.js';
 import { SharedCompilations } from './shared-compilations.js';
 import type { Subscriber } from './subscriber.js';
+import { presenceRecord } from './subscription-events.js';
 import { TopicSelectorError } from './topic-selector.js';
 import { HubTracing } from './tracing/hub-tracing.js';
 import type { StoredUpdate } from './update.js';
@@ -72,6 +74,7 @@ export class Hub {
   readonly options: ResolvedHubOptions;
   readonly #context: HubContext;
   readonly #broker: Broker;
+  readonly #presence: Presence | undefined;
   readonly #fanOut: FanOut;
   readonly #stats: StatsFeed;
   readonly #admin: AdminRoutes;
@@ -87,6 +90,7 @@ export class Hub {
   private constructor(
     options: ResolvedHubOptions,
     broker: Broker,
+    presence: Presence | undefined,
     auth: Authenticator,
     logger: Logger,
     metrics: HubMetrics,
@@ -94,6 +98,7 @@ export class Hub {
     this.options = options;
     this.logger = logger;
     this.#broker = broker;
+    this.#presence = presence;
     this.metrics = metrics;
     this.#stats = new StatsFeed(this.metrics);
     this.#fanOut = new FanOut({
@@ -112,6 +117,7 @@ export class Hub {
     this.#context = {
       options,
       broker,
+      presence,
       auth,
       fanOut: this.#fanOut,
       limiter: new ConnectionLimiter(options),
@@ -164,8 +170,18 @@ export class Hub {
     const broker =
       options.broker ??
       (await createBroker(resolved.transport, { logger, registry: metrics.registry }));
-    const hub = new Hub(resolved, broker, auth, logger, metrics);
+    // The subscriptions API lists from presence, so that every node answers for all of them.
+    const presence = resolved.subscriptions ? (broker.presence ?? new MemoryPresence()) : undefined;
+    const hub = new Hub(resolved, broker, presence, auth, logger, metrics);
     await broker.start(hub.#fanOut);
+    if (presence) {
+      try {
+        await presence.start({ departed: (records) => hub.#departed(records) });
+      } catch (error) {
+        await broker.close();
+        throw error;
+      }
+    }
     return hub;
   }
 
@@ -374,6 +390,8 @@ export class Hub {
       clearTimeout(deadline);
     }
     this.#expiry.close();
+    // After the streams ended: their records were removed, and the node leaves presence.
+    await this.#presence?.close();
     await this.#broker.close();
     this.logger.info('hub closed');
   }
@@ -385,6 +403,7 @@ export class Hub {
     this.#fanOut.hold(subscriber);
     this.metrics.connections++;
     this.metrics.subscriptions += subscriber.selectors.selectors.length;
+    this.#presence?.add(presenceRecord(subscriber));
   }
 
   #unregister(subscriber: Subscriber): void {
@@ -400,10 +419,22 @@ export class Hub {
     }
     this.metrics.connections--;
     this.metrics.subscriptions -= subscriber.selectors.selectors.length;
-    if (this.options.subscriptions) announce(this.#context, subscriber, false);
+    if (this.#presence) {
+      this.#presence.remove(subscriber.id);
+      announce(this.#context, presenceRecord(subscriber), false);
+    }
     if (this.logger.isLevelEnabled('debug')) {
       this.logger.debug({ subscriber: subscriber.id }, 'subscriber left');
     }
+  }
+
+  /**
+   * Subscribers of a node that stopped without removing them: presence hands each to one
+   * live node only, which announces them as inactive, as their own node would have.
+   */
+  #departed(records: readonly PresenceRecord[]): void {
+    this.logger.info({ subscribers: records.length }, 'subscribers of a lost hub node left');
+    for (const record of records) announce(this.#context, record, false);
   }
 
   // ---- routing -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import { RedisBroker } from './redis-broker.js';
 
 export { RedisBroker } from './redis-broker.js';
 export { RedisChannel, type RedisChannelOptions } from './redis-channel.js';
+export { RedisPresence } from './redis-presence.js';
 export {
   parseRedisTransport,
   REDIS_DEFAULTS,

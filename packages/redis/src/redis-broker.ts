@@ -15,9 +15,11 @@ import {
   type StoredUpdate,
   type Update,
 } from '@tidings/hub';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import { APPEND_SCRIPT, HEAD_SCRIPT, REWIND_SCRIPT } from './log-scripts.js';
 import { RedisBrokerMetrics } from './redis-broker-metrics.js';
+import { connectionOptions, MAX_RECONNECT_DELAY_MS, openConnection } from './redis-connection.js';
+import { RedisPresence } from './redis-presence.js';
 import {
   parseRedisTransport,
   REDIS_DEFAULTS,
@@ -28,8 +30,6 @@ import {
 const BLOCK_MS = 1000;
 /** The most entries one read of the feed takes. */
 const READ_COUNT = 1000;
-/** Reconnection backoff: 50 ms, doubling, at most this, ms. */
-const MAX_RECONNECT_DELAY_MS = 500;
 
 /** The commands the scripts add to a connection. */
 interface LogConnection extends Redis {
@@ -79,6 +79,8 @@ interface KeptUpdate extends Update {
  */
 export class RedisBroker implements Broker {
   readonly name = 'redis';
+  /** Who is subscribed on every node of this log; the hub starts it for the subscriptions API. */
+  readonly presence: RedisPresence;
   readonly #options: RedisTransportOptions;
   readonly #logger: Logger;
   readonly #metrics: RedisBrokerMetrics;
@@ -96,6 +98,7 @@ export class RedisBroker implements Broker {
     this.#metrics = new RedisBrokerMetrics(context.registry);
     this.#keys = [`${options.key}:meta`, `${options.key}:log`, `${options.key}:ids`];
     this.#commands = this.#connect('tidings', options.timeoutMs);
+    this.presence = new RedisPresence(options, context.logger);
   }
 
   /** Reads a `redis://` or `rediss://` transport URL (see {@link parseRedisTransport}). */
@@ -264,6 +267,7 @@ export class RedisBroker implements Broker {
     if (this.#closed) return;
     this.#closed = true;
     this.#feed = undefined;
+    await this.presence.close();
     this.#reader?.disconnect();
     this.#commands.disconnect();
     await this.#reading;
@@ -361,21 +365,11 @@ export class RedisBroker implements Broker {
 
   // ---- plumbing ------------------------------------------------------------------------
 
-  /** `name` shows in `CLIENT LIST`, so operators tell the feed from the commands. */
   #connect(name: string, commandTimeout: number): LogConnection {
-    const options: RedisOptions = {
-      lazyConnect: true,
-      // A command while Redis is unreachable fails at once instead of waiting in a queue: the
-      // publisher gets its 503 now, and nothing is sent twice after a reconnection.
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout,
-      connectTimeout: Math.max(commandTimeout, 1000),
-      retryStrategy: (attempt) => Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** attempt),
-      connectionName: name,
-    };
-    const connection = new Redis(this.#options.connection, options) as LogConnection;
+    const connection = new Redis(
+      this.#options.connection,
+      connectionOptions(name, commandTimeout),
+    ) as LogConnection;
     connection.defineCommand('tidingsHead', { numberOfKeys: 3, lua: HEAD_SCRIPT });
     connection.defineCommand('tidingsAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
     connection.defineCommand('tidingsRewind', { numberOfKeys: 3, lua: REWIND_SCRIPT });
@@ -384,22 +378,8 @@ export class RedisBroker implements Broker {
     return connection;
   }
 
-  /** Connects, or fails with the reason the last attempt gave (e.g. ECONNREFUSED). */
-  async #opened(connection: LogConnection): Promise<void> {
-    let reason: Error | undefined;
-    const remember = (error: Error): void => {
-      reason = error;
-    };
-    connection.on('error', remember);
-    try {
-      await connection.connect();
-    } catch (error) {
-      throw new BrokerUnavailableError(
-        `cannot reach Redis at ${this.address}: ${(reason ?? (error as Error)).message}`,
-      );
-    } finally {
-      connection.off('error', remember);
-    }
+  #opened(connection: LogConnection): Promise<void> {
+    return openConnection(connection, this.address);
   }
 
   async #call<T>(what: string, command: () => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@ import { BrokerConfigError } from '@tidings/hub';
 export interface RedisTransportOptions {
   /** The connection URL handed to ioredis: scheme, credentials, host, port and database only. */
   readonly connection: string;
-  /** Where the broker keeps its keys: `<key>:log`, `<key>:meta`, `<key>:ids`. */
+  /** Where the broker keeps its keys: `<key>:log`, `<key>:meta`, `<key>:ids`, `<key>:presence:…`. */
   readonly key: string;
   /** Updates kept in the stream for replay; the oldest go first. */
   readonly maxEvents: number;
@@ -16,6 +16,13 @@ export interface RedisTransportOptions {
   readonly waitTimeoutMs: number;
   /** How long any one Redis command may take before it fails as unavailable, ms. */
   readonly timeoutMs: number;
+  /** How often a node refreshes its presence (subscriptions API), ms. */
+  readonly presenceHeartbeatMs: number;
+  /**
+   * How long a node's presence lasts without a heartbeat, ms; longer than the heartbeat. A
+   * killed node's subscribers leave the subscriptions API within ttl + heartbeat.
+   */
+  readonly presenceTtlMs: number;
 }
 
 /**
@@ -29,12 +36,15 @@ export const REDIS_DEFAULTS = {
   waitReplicas: 0,
   waitTimeoutMs: 1000,
   timeoutMs: 2000,
+  presenceHeartbeatMs: 5000,
+  presenceTtlMs: 15_000,
 } as const;
 
-const PARAMETERS = 'key, max_events, max_age, wait, wait_timeout and timeout';
+const PARAMETERS =
+  'key, max_events, max_age, wait, wait_timeout, timeout, presence_heartbeat and presence_ttl';
 
 /**
- * Reads `redis://[user:pass@]host:port[/db][?key=tidings&max_events=10000&max_age=24h&wait=1&wait_timeout=1s&timeout=2s]`
+ * Reads `redis://[user:pass@]host:port[/db][?key=tidings&max_events=10000&max_age=24h&wait=1&wait_timeout=1s&timeout=2s&presence_heartbeat=5s&presence_ttl=15s]`
  * (`rediss://` for TLS).
  *
  * @throws BrokerConfigError naming the parameter and the accepted forms.
@@ -85,6 +95,15 @@ export function parseRedisTransport(url: URL): RedisTransportOptions {
       case 'timeout':
         options.timeoutMs = Math.max(1, parseDuration(value, what));
         break;
+      case 'presence_heartbeat':
+        options.presenceHeartbeatMs = parseDuration(value, what);
+        if (options.presenceHeartbeatMs < 1) {
+          throw new BrokerConfigError(`${what}: "${value}" must be at least 1ms`);
+        }
+        break;
+      case 'presence_ttl':
+        options.presenceTtlMs = parseDuration(value, what);
+        break;
       case 'sentinel':
       case 'sentinels':
         throw new BrokerConfigError(
@@ -95,6 +114,11 @@ export function parseRedisTransport(url: URL): RedisTransportOptions {
           `unknown parameter "${name}" in transport URL "${url.href}": ${scheme}:// takes ${PARAMETERS}`,
         );
     }
+  }
+  if (options.presenceTtlMs <= options.presenceHeartbeatMs) {
+    throw new BrokerConfigError(
+      `transport ${scheme}:// parameter presence_ttl: ${options.presenceTtlMs} ms must be longer than presence_heartbeat (${options.presenceHeartbeatMs} ms), or a live node would be taken for dead between two heartbeats; three heartbeats is usual`,
+    );
   }
   return options;
 }

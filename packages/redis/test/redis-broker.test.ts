@@ -42,7 +42,7 @@ describe('redis:// transport URLs', () => {
     });
     expect(
       parse(
-        'rediss://user:p%40ss@cache.example:6380/2?key=app&max_events=50&max_age=1h&wait=1&wait_timeout=250ms&timeout=3s',
+        'rediss://user:p%40ss@cache.example:6380/2?key=app&max_events=50&max_age=1h&wait=1&wait_timeout=250ms&timeout=3s&presence_heartbeat=1s&presence_ttl=4s',
       ),
     ).toEqual({
       connection: 'rediss://user:p%40ss@cache.example:6380/2',
@@ -52,6 +52,8 @@ describe('redis:// transport URLs', () => {
       waitReplicas: 1,
       waitTimeoutMs: 250,
       timeoutMs: 3000,
+      presenceHeartbeatMs: 1000,
+      presenceTtlMs: 4000,
     });
   });
 

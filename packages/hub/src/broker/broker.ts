@@ -20,6 +20,7 @@
 import { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../logger.js';
 import type { StoredUpdate, Update } from '../update.js';
+import type { Presence } from './presence.js';
 
 /** A place in the log: after the update with this `sequence`, in this `epoch`. */
 export interface LogPosition {
@@ -128,6 +129,11 @@ export interface BrokerContext {
 export interface Broker {
   /** A name for logs and `/healthz`, e.g. `memory`. */
   readonly name: string;
+  /**
+   * Who is subscribed on every node sharing this broker, for the subscriptions API. Started
+   * by the hub only when that API is on; a broker without it gets a one-node presence.
+   */
+  readonly presence?: Presence;
   /**
    * Starts the live feed; called once, before the hub serves. From the moment the promise
    * resolves, every update the log accepts reaches `feed`, in order.

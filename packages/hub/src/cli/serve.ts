@@ -90,7 +90,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: HUB_DEFAULTS.transport,
     placeholder: 'url',
     description:
-      'Broker, chosen by URL scheme. memory://[?max_events=10000&max_bytes=64MiB&max_age=1h] keeps history in this process; redis://[user:pass@]host:port[/db][?key=tidings&max_events=10000&max_age=24h&wait=0&timeout=2s] (rediss:// for TLS; needs @tidings/redis; no Sentinel or Cluster) shares it between hubs',
+      'Broker, chosen by URL scheme. memory://[?max_events=10000&max_bytes=64MiB&max_age=1h] keeps history in this process; redis://[user:pass@]host:port[/db][?key=tidings&max_events=10000&max_age=24h&wait=0&timeout=2s&presence_heartbeat=5s&presence_ttl=15s] (rediss:// for TLS; needs @tidings/redis; no Sentinel or Cluster) shares it between hubs',
   },
   {
     name: 'workers',
