@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Context } from '@opentelemetry/api';
 import { AuthError, Authenticator, RESOURCE_METADATA_PATH } from './auth/index.js';
 import { type Broker, BrokerUnavailableError, createBroker } from './broker/broker.js';
 import './broker/memory-broker.js';
@@ -42,6 +43,7 @@ import { SharedCompilations } from './shared-compilations.js';
 import type { Subscriber } from './subscriber.js';
 import { presenceRecord } from './subscription-events.js';
 import { TopicSelectorError } from './topic-selector.js';
+import { HubTracing } from './tracing/hub-tracing.js';
 import type { StoredUpdate } from './update.js';
 
 /** What {@link Hub.publish} takes: an update without the id (generated when absent). */
@@ -78,6 +80,7 @@ export class Hub {
   readonly #admin: AdminRoutes;
   readonly #compilations = new SharedCompilations();
   readonly #expiry = new ExpiryScheduler();
+  readonly #tracing = new HubTracing();
   #listener: HubListener | undefined;
   #adminListener: HubListener | undefined;
   #closing = false;
@@ -103,6 +106,7 @@ export class Hub {
       resumeRetryMs: options.shutdownRetryMs,
       metrics,
       logger,
+      tracing: this.#tracing,
       onHealth: (health) => {
         if (health.ready) logger.info({ broker: broker.name }, 'the broker is reachable again');
         else
@@ -122,10 +126,11 @@ export class Hub {
       logger,
       cors: new CorsPolicy(options.corsOrigins),
       compilations: this.#compilations,
+      tracing: this.#tracing,
       get closing() {
         return hub.#closing;
       },
-      publish: (update) => this.#accept(update),
+      publish: (update, parent) => this.#accept(update, parent),
       publishOwn: (update) => broker.publish(update),
       streamOptions: {
         heartbeatMs: options.heartbeatMs === 0 ? false : options.heartbeatMs,
@@ -311,7 +316,8 @@ export class Hub {
     return (await this.#accept(update)).id;
   }
 
-  async #accept(update: PublishRequest): Promise<StoredUpdate> {
+  /** `parent`: the trace context the broker append belongs to (the active one when absent). */
+  async #accept(update: PublishRequest, parent?: Context): Promise<StoredUpdate> {
     // Once shutdown has begun, the streams that would deliver an update are closing: an
     // update not yet handed to the broker is refused, so no publisher is told "accepted"
     // for an update nobody here will get.
@@ -321,7 +327,16 @@ export class Hub {
         Connection: 'close',
       });
     }
-    const stored = await this.#broker.publish({ ...update, id: update.id ?? createUpdateId() });
+    const id = update.id ?? createUpdateId();
+    const span = this.#tracing.startAppend(id, update.topics.length, parent);
+    let stored: StoredUpdate;
+    try {
+      stored = await this.#broker.publish({ ...update, id });
+    } catch (error) {
+      this.#tracing.endAppend(span, id, error);
+      throw error;
+    }
+    this.#tracing.endAppend(span, id);
     this.metrics.published++;
     if (this.logger.isLevelEnabled('debug')) {
       this.logger.debug(
