@@ -27,6 +27,7 @@ import {
   validatePublishRequest,
 } from './protocol/draft-07.js';
 import { ADMIN_PATHS, AdminRoutes } from './routes/admin-routes.js';
+import { ADMIN_TOOL_PATHS, AdminTools } from './routes/admin-tools.js';
 import { answerHealth, HEALTH_PATHS, notReadyReason } from './routes/health.js';
 import { protectedResourceMetadata } from './routes/protected-resource-metadata.js';
 import { handlePublish } from './routes/publish.js';
@@ -73,6 +74,7 @@ export class Hub {
   readonly #fanOut: FanOut;
   readonly #stats: StatsFeed;
   readonly #admin: AdminRoutes;
+  readonly #adminTools: AdminTools;
   readonly #compilations = new SharedCompilations();
   readonly #expiry = new ExpiryScheduler();
   #listener: HubListener | undefined;
@@ -136,6 +138,7 @@ export class Hub {
       unregister: (subscriber) => this.#unregister(subscriber),
     };
     this.#admin = new AdminRoutes(options, this.metrics, this.#stats, this.#context.limiter);
+    this.#adminTools = new AdminTools(this.#context);
     // One listener function for every response (no closure per request): it reads what it
     // needs from the response it is called on.
     this.#countAnswer = function (this: ServerResponse) {
@@ -459,6 +462,9 @@ export class Hub {
         );
       }
       return handleSubscriptionsApi(context, request, response, target, api!, corsHeaders);
+    }
+    if (admin && ADMIN_TOOL_PATHS.has(target.path)) {
+      return this.#adminTools.answer(request, response, target.path);
     }
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, 'GET, HEAD');
     if (target.path === RESOURCE_METADATA_PATH && this.options.mercureDrafts.includes('08')) {

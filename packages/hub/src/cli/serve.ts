@@ -542,6 +542,7 @@ export async function resolveServeConfig(
     admin: dev ? 'public' : 'separate',
     dashboard: get<boolean>('dashboard'),
     devPublisherToken: devToken,
+    devSecret: dev ? publisherSecret : undefined,
     shutdownRetryMs: get<number>('shutdown-retry'),
     shutdownTimeoutMs: get<number>('shutdown-timeout'),
     mercureDrafts: drafts as ('07' | '08')[],
