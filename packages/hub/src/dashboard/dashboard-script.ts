@@ -164,6 +164,24 @@ export function dashboardMain(config: DashboardConfig, connect: typeof connectFu
   let subscription: AbortController | null = null;
   let receivedCount = 0;
 
+  /** A refusal as the hub gave it: status and its one-line reason, else what went wrong. */
+  function describeFailure(error: Error): string {
+    const failure = error as Error & { status?: number; body?: string };
+    if (typeof failure.status !== 'number') return error.message;
+    return `${failure.status} ${reasonOf(failure.body ?? '')}`;
+  }
+
+  /** The one-line reason of a refusal: the `detail` of RFC 9457 problem details, or the text. */
+  function reasonOf(body: string): string {
+    try {
+      const detail = (JSON.parse(body) as { detail?: unknown }).detail;
+      if (typeof detail === 'string') return detail;
+    } catch {
+      // Plain text: its first line is the reason.
+    }
+    return body.trim().split('\n')[0] ?? '';
+  }
+
   function showEvent(event: { type: string; data: string; lastEventId: string }): void {
     receivedCount++;
     byId('received-count').textContent = `${number.format(receivedCount)} received`;
@@ -246,7 +264,7 @@ export function dashboardMain(config: DashboardConfig, connect: typeof connectFu
           );
         } else {
           stopSubscription();
-          say('subscribe-status', 'closed', `Refused: ${error.message}`);
+          say('subscribe-status', 'closed', `Refused: ${describeFailure(error)}`);
         }
       },
     });
@@ -286,7 +304,7 @@ export function dashboardMain(config: DashboardConfig, connect: typeof connectFu
       });
       const text = (await response.text()).trim();
       if (response.ok) say('publish-result', 'ok', `Published as ${text}`);
-      else say('publish-result', 'error', `Refused: ${response.status} ${text}`);
+      else say('publish-result', 'error', `Refused: ${response.status} ${reasonOf(text)}`);
     } catch {
       say('publish-result', 'error', 'The hub cannot be reached.');
     }
@@ -349,7 +367,7 @@ export function dashboardMain(config: DashboardConfig, connect: typeof connectFu
         say(
           'watch-status',
           'closed',
-          `Refused: ${response.status} ${(await response.text()).trim().split('\n')[0]}`,
+          `Refused: ${response.status} ${reasonOf(await response.text())}`,
         );
         return;
       }
@@ -383,7 +401,7 @@ export function dashboardMain(config: DashboardConfig, connect: typeof connectFu
         onerror(error, info) {
           if (!info.willReconnect && watching === controller) {
             stopWatching();
-            say('watch-status', 'closed', `Refused: ${error.message}`);
+            say('watch-status', 'closed', `Refused: ${describeFailure(error)}`);
           }
         },
       });
@@ -469,11 +487,6 @@ export function dashboardMain(config: DashboardConfig, connect: typeof connectFu
     return { ok: response.ok, body, text };
   }
 
-  function refusal(body: unknown, text: string): string {
-    const detail = (body as { detail?: string } | null)?.detail;
-    return detail ?? text.trim();
-  }
-
   interface RoleVerdict {
     accepted: boolean;
     reason: string;
@@ -505,7 +518,7 @@ export function dashboardMain(config: DashboardConfig, connect: typeof connectFu
     try {
       const { ok, body, text } = await ask(config.tokenPath, { token: value('token-input') });
       if (!ok) {
-        say('token-summary', 'error', refusal(body, text));
+        say('token-summary', 'error', reasonOf(text));
         return;
       }
       const report = body as TokenReport;
@@ -542,7 +555,7 @@ export function dashboardMain(config: DashboardConfig, connect: typeof connectFu
       try {
         const { ok, body, text } = await ask(mintPath, question);
         if (!ok) {
-          say('token-summary', 'error', refusal(body, text));
+          say('token-summary', 'error', reasonOf(text));
           return;
         }
         byId<HTMLInputElement>('token-input').value = (body as { token: string }).token;
@@ -566,7 +579,7 @@ export function dashboardMain(config: DashboardConfig, connect: typeof connectFu
         kind: byId<HTMLSelectElement>('selector-kind').value,
       });
       if (!ok) {
-        say('selector-result', 'error', refusal(body, text));
+        say('selector-result', 'error', reasonOf(text));
         return;
       }
       const answer = body as { matches: boolean; rule: string; reason: string };

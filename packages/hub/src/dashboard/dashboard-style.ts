@@ -37,7 +37,12 @@ h2 { font-size: 1rem; margin: 0 0 .25rem; }
 .spark { width: 5.5rem; height: 1.6rem; }
 .spark polyline { fill: none; stroke: var(--accent); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
 .spark .baseline { stroke: var(--border); stroke-width: 1; vector-effect: non-scaling-stroke; }
-main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1rem; padding: 0 1.5rem 1.5rem; }
+main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); align-items: start; gap: 1rem; padding: 0 1.5rem 1.5rem; }
+@media (min-width: 901px) {
+  main { grid-template-areas: "settings subscribe" "publish subscribe" "subscriptions token" "selector token"; }
+  #settings { grid-area: settings; } #subscribe { grid-area: subscribe; } #publish { grid-area: publish; }
+  #active-subscriptions { grid-area: subscriptions; } #token-helper { grid-area: token; } #selector-tester { grid-area: selector; }
+}
 @media (max-width: 900px) { main { grid-template-columns: minmax(0, 1fr); } }
 section { background: var(--panel); border: 1px solid var(--border); border-radius: 8px; padding: 1rem 1.1rem; }
 label { display: block; font-weight: 600; font-size: .85rem; margin: .7rem 0 .25rem; }
@@ -107,6 +112,7 @@ section > .hint { font-size: .82rem; margin: 0; }
   .inline { flex-direction: column; }
 }
 footer { padding: 0 1.5rem 1.5rem; font-size: .8rem; color: var(--muted); }
+code.nowrap { white-space: nowrap; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 @media (prefers-reduced-motion: no-preference) { .events li:first-child { animation: arrive .35s ease-out; } }

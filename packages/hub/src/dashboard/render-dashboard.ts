@@ -90,9 +90,9 @@ export function renderDashboard(options: DashboardOptions): string {
     ? 'prefilled with the development token'
     : 'a JWT with mercure.publish / mercure.subscribe claims';
   const mint = options.mint
-    ? `<fieldset class="mint"><legend>Mint with the development secret</legend>
+    ? `<fieldset class="mint"><legend>Mint with the development secret <span class="hint">— selectors space-separated</span></legend>
       <div class="row">
-        <div><label for="mint-publish">Publish selectors <span class="hint">— space-separated</span></label><input type="text" id="mint-publish" value="*" autocomplete="off" spellcheck="false"></div>
+        <div><label for="mint-publish">Publish selectors</label><input type="text" id="mint-publish" value="*" autocomplete="off" spellcheck="false"></div>
         <div><label for="mint-subscribe">Subscribe selectors</label><input type="text" id="mint-subscribe" value="*" autocomplete="off" spellcheck="false"></div>
         <div><label for="mint-minutes">Expires in <span class="hint">— minutes</span></label><input type="text" id="mint-minutes" inputmode="numeric" value="60" autocomplete="off"></div>
       </div>
@@ -131,7 +131,7 @@ export function renderDashboard(options: DashboardOptions): string {
   <svg id="latency-graph" viewBox="0 0 100 62" preserveAspectRatio="none" role="img" aria-label="p50 and p99 latency over the last minute, one point a second"><line class="baseline" x1="0" y1="61" x2="100" y2="61"></line><polyline class="p99" id="latency-p99" points=""></polyline><polyline class="p50" id="latency-p50" points=""></polyline></svg></div>
 </section>
 <main>
-  <section aria-labelledby="settings-title">
+  <section id="settings" aria-labelledby="settings-title">
     <h2 id="settings-title">Settings</h2>
     <label for="hub-url">Hub URL</label>
     <input type="text" id="hub-url" autocomplete="off" spellcheck="false">
@@ -148,7 +148,7 @@ export function renderDashboard(options: DashboardOptions): string {
       <ul class="links" id="discovered"></ul>
     </form>
   </section>
-  <section aria-labelledby="subscribe-title">
+  <section id="subscribe" aria-labelledby="subscribe-title">
     <h2 id="subscribe-title">Subscribe</h2>
     <form id="subscribe-form">
       <label for="subscribe-topics">Topic selectors <span class="hint">— one per line: exact topics, URI templates or *</span></label>
@@ -166,7 +166,7 @@ export function renderDashboard(options: DashboardOptions): string {
     </div>
     <ul class="events" id="events" role="log" aria-labelledby="events-title"><li class="empty">Nothing yet. Subscribe, then publish an update.</li></ul>
   </section>
-  <section aria-labelledby="publish-title">
+  <section id="publish" aria-labelledby="publish-title">
     <h2 id="publish-title">Publish</h2>
     <form id="publish-form">
       <label for="publish-topics">Topic <span class="hint">— the first line is canonical, more lines are alternates</span></label>
@@ -190,9 +190,9 @@ export function renderDashboard(options: DashboardOptions): string {
       <p class="result" id="publish-result" role="status" aria-live="polite"></p>
     </form>
   </section>
-  <section aria-labelledby="subscriptions-title">
+  <section id="active-subscriptions" aria-labelledby="subscriptions-title">
     <h2 id="subscriptions-title">Active subscriptions</h2>
-    <p class="hint">From the subscriptions API, then live from subscription events (the hub needs --subscriptions; the token needs a mercure.subscribe claim matching them).</p>
+    <p class="hint">From the subscriptions API, then live from subscription events (the hub needs <code class="nowrap">--subscriptions</code>; the token needs a <code>mercure.subscribe</code> claim matching them).</p>
     <div class="actions">
       <button type="button" class="secondary" id="watch-button">Watch</button>
       <span class="status" id="watch-status" data-state="idle" role="status">Not watching.</span>
@@ -200,7 +200,7 @@ export function renderDashboard(options: DashboardOptions): string {
     </div>
     <ul class="subscriptions" id="subscriptions" aria-labelledby="subscriptions-title"></ul>
   </section>
-  <section aria-labelledby="token-title">
+  <section id="token-helper" aria-labelledby="token-title">
     <h2 id="token-title">Token helper</h2>
     <form id="token-form">
       <label for="token-input">Token <span class="hint">— decoded here, checked with the hub's keys</span></label>
@@ -213,7 +213,7 @@ export function renderDashboard(options: DashboardOptions): string {
       <pre id="token-claims" class="claims"></pre>
     </form>
   </section>
-  <section aria-labelledby="selector-title">
+  <section id="selector-tester" aria-labelledby="selector-title">
     <h2 id="selector-title">Topic selector tester</h2>
     <form id="selector-form">
       <label for="selector-input">Selector</label>
