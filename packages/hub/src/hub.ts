@@ -463,8 +463,12 @@ export class Hub {
       }
       return handleSubscriptionsApi(context, request, response, target, api!, corsHeaders);
     }
-    if (admin && ADMIN_TOOL_PATHS.has(target.path)) {
-      return this.#adminTools.answer(request, response, target.path);
+    if (ADMIN_TOOL_PATHS.has(target.path)) {
+      if (admin) return this.#adminTools.answer(request, response, target.path);
+      throw new HttpError(
+        404,
+        `nothing at ${target.path} here: the dashboard's token and selector tools are on the hub's admin listener (tidings serve --admin-listen 127.0.0.1:PORT)`,
+      );
     }
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, 'GET, HEAD');
     if (target.path === RESOURCE_METADATA_PATH && this.options.mercureDrafts.includes('08')) {

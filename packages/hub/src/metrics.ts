@@ -1,5 +1,5 @@
-import { LatencyWindow } from './admin/latency-window.js';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { LatencyWindow } from './admin/latency-window.js';
 
 /**
  * The hub's counters, kept as plain numbers on the hot path (one addition per delivery,

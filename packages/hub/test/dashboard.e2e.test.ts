@@ -306,6 +306,19 @@ describe.skipIf(!chromiumPath)('dashboard in Chromium', () => {
     );
   });
 
+  it('sends the token as the mercureAuthorization cookie when the settings say so', async () => {
+    await page.locator('#token-cookie').check();
+    const request = page.waitForRequest(
+      (r) => r.method() === 'POST' && r.url().includes('/.well-known/mercure'),
+    );
+    await publish(page, 'https://example.com/books/5', 'by cookie');
+    const headers = await (await request).allHeaders();
+    expect(headers.authorization).toBeUndefined();
+    expect(headers.cookie).toMatch(/^mercureAuthorization=eyJ/);
+    await page.locator('#token-header').check();
+    await browser.context.clearCookies();
+  });
+
   it("shows the hub's reasons for a refused publish and a refused subscription", async () => {
     await page.locator('#token').fill('');
     await page.locator('#publish-button').click();

@@ -52,7 +52,12 @@ export function dashboardMain(config: DashboardConfig, connect: typeof connectFu
     const token = value('token');
     if (token === '') return {};
     if (useCookie()) {
-      document.cookie = `${config.cookieName}=${token}; path=/; SameSite=Strict`;
+      // Only a JWT's own characters, so the text cannot add cookie attributes of its own.
+      if (/^[\w.-]+$/.test(token)) {
+        const secure = location.protocol === 'https:' ? '; Secure' : '';
+        // biome-ignore lint/suspicious/noDocumentCookie: the Cookie Store API needs a secure context, and a hub on a private address is often served over plain HTTP.
+        document.cookie = `${config.cookieName}=${token}; path=/; SameSite=Strict${secure}`;
+      }
       return {};
     }
     return { authorization: `Bearer ${token}` };

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { explainSelector, type SelectorKind } from '../admin/selector-explanation.js';
 import { RateLimiter } from '../admin/rate-limiter.js';
+import { explainSelector, type SelectorKind } from '../admin/selector-explanation.js';
 import { reportToken } from '../admin/token-report.js';
 import { AuthConfigError } from '../auth/auth-error.js';
 import { mintToken } from '../auth/mint-token.js';
