@@ -343,6 +343,16 @@ describe.skipIf(!chromiumPath)('dashboard in Chromium', () => {
     await page.locator('#clear-events').click();
     await page.locator('#subscribe-button').click();
     await page.locator('#subscribe-status[data-state="open"]').waitFor({ timeout: 10_000 });
+    // Each panel showing what it is for: an accepted publish, a token explained, a near miss.
+    await publish(page, 'https://example.com/books/1', '{"title": "Dune", "stock": 3}', 'updated');
+    await page.locator('#token-input').fill(hub.options.devPublisherToken ?? '');
+    await page.locator('#token-button').click();
+    await page.locator('#token-publisher[data-state="ok"]').waitFor({ timeout: 10_000 });
+    await page.locator('#selector-kind').selectOption('selector');
+    await page.locator('#selector-input').fill('https://example.com/books/{id}');
+    await page.locator('#selector-topic').fill('https://example.com/books/1/reviews');
+    await page.locator('#selector-button').click();
+    await page.locator('#selector-result[data-state="error"]').waitFor({ timeout: 10_000 });
     await mkdir(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, 'dashboard-desktop.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });

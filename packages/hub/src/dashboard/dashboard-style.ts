@@ -39,7 +39,8 @@ h2 { font-size: 1rem; margin: 0 0 .25rem; }
 .spark .baseline { stroke: var(--border); stroke-width: 1; vector-effect: non-scaling-stroke; }
 main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); align-items: start; gap: 1rem; padding: 0 1.5rem 1.5rem; }
 @media (min-width: 901px) {
-  main { grid-template-areas: "settings subscribe" "publish subscribe" "subscriptions token" "selector token"; }
+  /* The spanning panels' extra height goes below the panels beside them, not between them. */
+  main { grid-template-rows: auto 1fr auto 1fr; grid-template-areas: "settings subscribe" "publish subscribe" "subscriptions token" "selector token"; }
   #settings { grid-area: settings; } #subscribe { grid-area: subscribe; } #publish { grid-area: publish; }
   #active-subscriptions { grid-area: subscriptions; } #token-helper { grid-area: token; } #selector-tester { grid-area: selector; }
 }
