@@ -342,7 +342,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     type: 'boolean',
     env: 'TIDINGS_DEV',
     description:
-      'Local development: anonymous subscribers, CORS for any origin, a generated secret and publisher token (printed), the dashboard can publish',
+      'Local development: anonymous subscribers, CORS for any origin, a generated secret and publisher token (printed), the dashboard can publish and mint tokens',
   },
   { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
 ];
