@@ -70,9 +70,11 @@ export function explainSelector(
 
 function exactMismatch(selector: string, topic: string, kind: SelectorKind): string {
   const at = firstDifference(selector, topic);
-  const note =
-    kind === 'selector' ? 'it holds no { so it is not a URI template, and ' : 'an exact matcher ';
-  return `not the same text: ${note}it must equal the topic, which differs at character ${at + 1} (${describeAt(selector, at)} in the selector, ${describeAt(topic, at)} in the topic)`;
+  const what =
+    kind === 'selector'
+      ? 'a selector without { is not a URI template: it must equal the topic'
+      : 'an exact matcher must equal the topic';
+  return `not the same text: ${what}, and they differ at character ${at + 1} (${describeAt(selector, at)} in the selector, ${describeAt(topic, at)} in the topic)`;
 }
 
 function templateMismatch(template: string, topic: string): string {

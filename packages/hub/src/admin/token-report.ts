@@ -3,6 +3,7 @@ import { AuthError } from '../auth/auth-error.js';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import { claimSelectors } from '../auth/claims.js';
 import type { KeyRole } from '../auth/keys.js';
+import { describeMatcher } from '../topic-matcher.js';
 
 /** What the hub would do with a token in one role. */
 export interface RoleVerdict {
@@ -92,7 +93,7 @@ async function verdict(
   const all = claimSelectors(selectors).matchesAll;
   const scope = all
     ? 'every topic (*)'
-    : `topics matching ${selectors.map((s) => JSON.stringify(s)).join(', ')}`;
+    : `topics matching ${selectors.map((s) => JSON.stringify(describeMatcher(s).match)).join(', ')}`;
   return {
     accepted: true,
     reason:

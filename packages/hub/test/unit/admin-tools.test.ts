@@ -138,7 +138,9 @@ describe('explainSelector', () => {
   });
 
   it('reads draft-08 matchers: exact text holding { and URL patterns against the hub URL', () => {
-    expect(explainSelector('https://a/{id}', 'https://a/7', 'exact', HUB).matches).toBe(false);
+    const literal = explainSelector('https://a/{id}', 'https://a/7', 'exact', HUB);
+    expect(literal).toMatchObject({ matches: false, rule: 'exact' });
+    expect(literal.reason).toContain('an exact matcher must equal the topic');
     expect(explainSelector('https://a/{id}', 'https://a/{id}', 'exact', HUB).matches).toBe(true);
     const relative = explainSelector(
       '/books/:id',
