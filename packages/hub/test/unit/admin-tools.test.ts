@@ -108,7 +108,7 @@ describe('explainSelector', () => {
     const exact = explainSelector('https://a/books/1', 'https://a/books/2', 'selector', HUB);
     expect(exact.matches).toBe(false);
     expect(exact.reason).toContain(
-      'differs at character 17 ("1" in the selector, "2" in the topic)',
+      'differ at character 17 ("1" in the selector, "2" in the topic)',
     );
 
     const prefix = explainSelector('https://a/books/{id}', 'https://a/authors/1', 'selector', HUB);
