@@ -234,6 +234,43 @@ describe.skipIf(!chromiumPath)('dashboard in Chromium', () => {
       .toBe(before);
   });
 
+  it('discovers the hub from the Link header of an application resource on another origin', async () => {
+    // An application announcing its hub the Mercure way, with CORS letting the page read Link
+    // on /books/1 and not on /hidden.
+    const app = createServer((request, response) => {
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        'access-control-allow-origin': '*',
+        ...(request.url === '/books/1' ? { 'access-control-expose-headers': 'Link' } : {}),
+        link: `<${base}/.well-known/mercure>; rel="mercure", <http://app.example/books/1>; rel="self"`,
+      });
+      response.end('{}');
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    const appBase = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+    try {
+      await page.locator('#discover-url').fill(`${appBase}/books/1`);
+      await page.locator('#discover-form button').click();
+      await page.locator('#discover-status[data-state="ok"]').waitFor({ timeout: 10_000 });
+      await expect(page.locator('#discover-status').textContent()).resolves.toBe(
+        `200: the hub is ${base}/.well-known/mercure`,
+      );
+      expect(await page.locator('#discovered li').allTextContents()).toEqual([
+        `<${base}/.well-known/mercure>; rel="mercure"`,
+        '<http://app.example/books/1>; rel="self"',
+      ]);
+      await page.locator('#discover-url').fill(`${appBase}/hidden`);
+      await page.locator('#discover-form button').click();
+      await page.locator('#discover-status[data-state="error"]').waitFor({ timeout: 10_000 });
+      await expect(page.locator('#discover-status').textContent()).resolves.toMatch(
+        /^200: no Link rel="mercure" header .*Access-Control-Expose-Headers/,
+      );
+      expect(await page.locator('#discovered li').count()).toBe(0);
+    } finally {
+      await new Promise<void>((resolve) => app.close(() => resolve()));
+    }
+  });
+
   it('mints a token, explains it, and says why a foreign or expired one is refused', async () => {
     await page.locator('#mint-publish').fill('https://example.com/books/{id}');
     await page.locator('#mint-subscribe').fill('');
@@ -297,13 +334,14 @@ describe.skipIf(!chromiumPath)('dashboard in Chromium', () => {
   });
 
   it('draws the latency graph from the stats stream after publishes', async () => {
+    await publish(page, 'https://example.com/books/6', 'for the graph');
     await expect
       .poll(() => page.locator('#latency-p99').getAttribute('points'), { timeout: 10_000 })
       .toMatch(/^\d/);
     expect(await page.locator('#latency-p50').getAttribute('points')).toMatch(/^\d/);
-    await expect(page.locator('#latency-text').textContent()).resolves.toMatch(
-      /^p50 ≤ .* ms · p99 ≤ .* ms · \d+ updates in the last 10 s$/,
-    );
+    await expect
+      .poll(() => page.locator('#latency-text').textContent(), { timeout: 10_000 })
+      .toMatch(/^p50 ≤ .* ms · p99 ≤ .* ms · \d+ updates in the last 10 s$/);
   });
 
   it('sends the token as the mercureAuthorization cookie when the settings say so', async () => {

@@ -431,10 +431,8 @@ export function dashboardMain(config: DashboardConfig, connect: typeof connectFu
     list.replaceChildren();
     say('discover-status', 'pending', 'Asking…');
     try {
-      const response = await fetch(value('discover-url'), {
-        headers: authHeaders(),
-        credentials: credentials(),
-      });
+      // No token and no cookies: the resource may be anyone's, and the hub's token is not theirs.
+      const response = await fetch(value('discover-url'), { credentials: 'omit' });
       const link = response.headers.get('link') ?? '';
       const links = link
         .split(/,(?=\s*<)/)
