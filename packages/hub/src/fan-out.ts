@@ -118,7 +118,7 @@ export class FanOut implements BrokerFeed {
     for (const acceptedAt of batch) {
       const seconds = (now - acceptedAt) / 1000;
       this.#metrics.publishToWrite.observe(seconds);
-      recent.record(seconds);
+      recent.record(seconds, now);
     }
   };
 

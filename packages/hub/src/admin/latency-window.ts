@@ -47,9 +47,12 @@ export class LatencyWindow {
     this.#rowSecond = new Float64Array(this.seconds).fill(-1);
   }
 
-  /** Records one latency, in seconds (as the histogram takes it). */
-  record(seconds: number): void {
-    const second = Math.floor(this.#now() / 1000);
+  /**
+   * Records one latency, in seconds (as the histogram takes it). `nowMs`: the time it was
+   * measured at, in ms since the epoch, when the caller has it (a batch reads the clock once).
+   */
+  record(seconds: number, nowMs = this.#now()): void {
+    const second = Math.floor(nowMs / 1000);
     const row = second % this.seconds;
     if (this.#rowSecond[row] !== second) {
       this.#counts.fill(0, row * BOUNDS_MS.length, (row + 1) * BOUNDS_MS.length);
