@@ -132,7 +132,12 @@ export class FanOut implements BrokerFeed {
     const batch = this.#latencyBatch;
     this.#latencyBatch = [];
     const now = performance.timeOrigin + performance.now();
-    for (const acceptedAt of batch) this.#metrics.publishToWrite.observe((now - acceptedAt) / 1000);
+    const recent = this.#metrics.recentPublishToWrite;
+    for (const acceptedAt of batch) {
+      const seconds = (now - acceptedAt) / 1000;
+      this.#metrics.publishToWrite.observe(seconds);
+      recent.record(seconds, now);
+    }
   };
 
   /**

@@ -29,6 +29,7 @@ import {
   validatePublishRequest,
 } from './protocol/draft-07.js';
 import { ADMIN_PATHS, AdminRoutes } from './routes/admin-routes.js';
+import { ADMIN_TOOL_PATHS, AdminTools } from './routes/admin-tools.js';
 import { answerHealth, HEALTH_PATHS, notReadyReason } from './routes/health.js';
 import { protectedResourceMetadata } from './routes/protected-resource-metadata.js';
 import { handlePublish } from './routes/publish.js';
@@ -78,6 +79,7 @@ export class Hub {
   readonly #fanOut: FanOut;
   readonly #stats: StatsFeed;
   readonly #admin: AdminRoutes;
+  readonly #adminTools: AdminTools;
   readonly #compilations = new SharedCompilations();
   readonly #expiry = new ExpiryScheduler();
   readonly #tracing = new HubTracing();
@@ -147,6 +149,7 @@ export class Hub {
       unregister: (subscriber) => this.#unregister(subscriber),
     };
     this.#admin = new AdminRoutes(options, this.metrics, this.#stats, this.#context.limiter);
+    this.#adminTools = new AdminTools(this.#context);
     // One listener function for every response (no closure per request): it reads what it
     // needs from the response it is called on.
     this.#countAnswer = function (this: ServerResponse) {
@@ -505,6 +508,13 @@ export class Hub {
         );
       }
       return handleSubscriptionsApi(context, request, response, target, api!, corsHeaders);
+    }
+    if (ADMIN_TOOL_PATHS.has(target.path)) {
+      if (admin) return this.#adminTools.answer(request, response, target.path);
+      throw new HttpError(
+        404,
+        `nothing at ${target.path} here: the dashboard's token and selector tools are on the hub's admin listener (tidings serve --admin-listen 127.0.0.1:PORT)`,
+      );
     }
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, 'GET, HEAD');
     if (target.path === RESOURCE_METADATA_PATH && this.options.mercureDrafts.includes('08')) {

@@ -348,7 +348,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     type: 'boolean',
     env: 'TIDINGS_DEV',
     description:
-      'Local development: anonymous subscribers, CORS for any origin, a generated secret and publisher token (printed), the dashboard can publish',
+      'Local development: anonymous subscribers, CORS for any origin, a generated secret and publisher token (printed), the dashboard can publish and mint tokens',
   },
   { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
 ];
@@ -548,6 +548,7 @@ export async function resolveServeConfig(
     admin: dev ? 'public' : 'separate',
     dashboard: get<boolean>('dashboard'),
     devPublisherToken: devToken,
+    devSecret: dev ? publisherSecret : undefined,
     shutdownRetryMs: get<number>('shutdown-retry'),
     shutdownTimeoutMs: get<number>('shutdown-timeout'),
     mercureDrafts: drafts as ('07' | '08')[],
