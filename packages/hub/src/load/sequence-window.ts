@@ -1,7 +1,8 @@
 /**
  * What one subscriber received of a numbered run of updates (1, 2, 3, ...): how many never
- * arrived, arrived twice, or arrived after a later one. Each update's number is remembered in
- * a ring of the last {@link SEQUENCE_WINDOW} numbers, so the cost per delivery is one array
+ * arrived, arrived twice, or arrived after a later one. Whether each of the last
+ * {@link SEQUENCE_WINDOW} numbers arrived is one bit (512 bytes per subscriber, so a load
+ * process holding thousands of subscribers stays small), and the cost per delivery is a bit
  * read and write whatever the run's length.
  *
  * A late update is blamed on the hub only when the hub had to order it first. The publisher
@@ -39,7 +40,8 @@ export interface SequenceCounts {
 }
 
 export class SequenceWindow {
-  private readonly seen = new Float64Array(SEQUENCE_WINDOW);
+  /** Bit `n % SEQUENCE_WINDOW`: whether `n` arrived, for `n` in (highest − window, highest]. */
+  private readonly seen = new Uint32Array(SEQUENCE_WINDOW / 32);
   /** Highest number received; `first - 1` before any. */
   private highest: number;
   private received = 0;
@@ -53,8 +55,6 @@ export class SequenceWindow {
   /** `first`: the number the subscriber is due to receive first. */
   constructor(private readonly first = 1) {
     this.highest = first - 1;
-    // No slot may look like a number already seen.
-    this.seen.fill(-1);
   }
 
   /**
@@ -64,28 +64,45 @@ export class SequenceWindow {
    */
   record(n: number, answeredThrough = n - 1): void {
     if (!Number.isInteger(n) || n < this.first) return;
-    const slot = n % SEQUENCE_WINDOW;
     if (n > this.highest) {
-      // Everything between the previous highest and this one is missing until it turns up.
+      // Everything between the previous highest and this one is missing until it turns up;
+      // their bits still say what the numbers a window before them did.
       this.missing += n - this.highest - 1;
+      if (n - this.highest > SEQUENCE_WINDOW) this.seen.fill(0);
+      else for (let k = this.highest + 1; k < n; k++) this.clear(k);
       this.highest = n;
-      this.seen[slot] = n;
+      this.mark(n);
       this.received++;
     } else if (n <= this.highest - SEQUENCE_WINDOW) {
       this.late(n);
       this.missing = Math.max(0, this.missing - 1);
       this.received++;
-    } else if (this.seen[slot] === n) {
+    } else if (this.has(n)) {
       this.duplicated++;
     } else {
       // A gap filled late.
-      this.seen[slot] = n;
+      this.mark(n);
       this.late(n);
       this.missing--;
       this.received++;
     }
     // After the checks: a delivery's own mark says nothing about its own order.
     if (answeredThrough > this.answered) this.answered = answeredThrough;
+  }
+
+  private has(n: number): boolean {
+    const slot = n % SEQUENCE_WINDOW;
+    return (this.seen[slot >>> 5]! & (1 << (slot & 31))) !== 0;
+  }
+
+  private mark(n: number): void {
+    const slot = n % SEQUENCE_WINDOW;
+    this.seen[slot >>> 5]! |= 1 << (slot & 31);
+  }
+
+  private clear(n: number): void {
+    const slot = n % SEQUENCE_WINDOW;
+    this.seen[slot >>> 5]! &= ~(1 << (slot & 31));
   }
 
   private late(n: number): void {
