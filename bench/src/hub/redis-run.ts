@@ -280,10 +280,22 @@ function report(
     }),
   );
   const p99Ratio = oneNode.none.p99Ms.median / memory.p99Ms.median;
-  const targets = [
+  // Past the ramp's own bound (p99 250 ms, 95% delivered) the latencies measure a machine
+  // that cannot run the load, not the transport: the targets are not judged then.
+  const overloaded = results.some((run) =>
+    [...Object.values(run.oneNode), run.threeNodes].some(
+      (result) => result.all.p99Ms > 250 || result.deliveredRatio < 0.95,
+    ),
+  );
+  const judged = [
     `- ${p99Ratio <= 1.3 ? '✅' : '❌'} p99 on redis:// within 1.3× of memory:// at ${context.rate}/s × ${context.subscribers}: ${formatMs(oneNode.none.p99Ms.median)} vs ${formatMs(memory.p99Ms.median)} (${formatRatio(p99Ratio)}; worst runs ${formatMs(oneNode.none.p99Ms.max)} vs ${formatMs(memory.p99Ms.max)})`,
     `- ${threeNodes.crossMinusSameP50Ms.median < 10 ? '✅' : '❌'} three nodes on one Redis: cross-node p50 adds under 10 ms: ${signed(threeNodes.crossMinusSameP50Ms.median)} (worst run ${signed(threeNodes.crossMinusSameP50Ms.max)})`,
   ];
+  const targets = overloaded
+    ? [
+        '- not judged: in at least one run a latency window had p99 over 250 ms or fewer than 95% of the deliveries (the bounds of the ramp), so the machine could not run the load; the latencies above measure its scheduler. The broker-alone figures and the command counts still hold.',
+      ]
+    : judged;
   return [
     '# bench:hub --transport redis',
     '',
