@@ -408,9 +408,10 @@ const markdown = [
 console.log(`\n${markdown}`);
 
 if (!values['no-write'] && !values.quick) {
-  // A run with the Redis transport has results of its own: it does not replace hub vs nchan.
+  // A run with the Redis transport has results of its own: it replaces neither hub vs nchan
+  // nor the --transport redis run (hub-redis).
   writeResults(
-    systems.includes('hub-redis') ? 'hub-redis' : 'hub',
+    systems.includes('hub-redis') ? 'hub-redis-systems' : 'hub',
     {
       benchmark: 'hub',
       command,
