@@ -17,6 +17,9 @@ export interface BrokerCosts {
   /** From the append being acknowledged to that feed having it, ms (the feed's wake). */
   wakeP50Ms: number;
   wakeP99Ms: number;
+  /** A PING's round trip on a connection of its own at the same rate: one hop there and back with no work in Redis, ms. */
+  pingP50Ms: number;
+  pingP99Ms: number;
   updates: number;
   /** Redis's own counters over the window. */
   redisCommands: CommandCounters;
@@ -44,6 +47,7 @@ export async function measureBrokerCosts(
   const append = new LatencyHistogram();
   const feed = new LatencyHistogram();
   const wake = new LatencyHistogram();
+  const ping = new LatencyHistogram();
   const acknowledgedAt = new Map<string, number>();
   const fedAt = new Map<string, number>();
   let measuring = false;
@@ -89,6 +93,12 @@ export async function measureBrokerCosts(
               else wake.record(0);
             }),
         );
+        const pingedAt = now();
+        pending.push(
+          redis.admin.ping().then(() => {
+            if (measuring) ping.record((now() - pingedAt) * 1000);
+          }),
+        );
         due += intervalMs;
         await sleep(Math.max(0, due - performance.now()));
       }
@@ -109,6 +119,8 @@ export async function measureBrokerCosts(
       feedP99Ms: ms(feed, 0.99),
       wakeP50Ms: ms(wake, 0.5),
       wakeP99Ms: ms(wake, 0.99),
+      pingP50Ms: ms(ping, 0.5),
+      pingP99Ms: ms(ping, 0.99),
       updates: append.count,
       redisCommands: countersSince(before, after),
     };

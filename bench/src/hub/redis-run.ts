@@ -178,6 +178,8 @@ function summarize(results: RedisRun[]) {
     feedP99Ms: over((r) => r.broker[p]?.feedP99Ms),
     wakeP50Ms: over((r) => r.broker[p]?.wakeP50Ms),
     wakeP99Ms: over((r) => r.broker[p]?.wakeP99Ms),
+    pingP50Ms: over((r) => r.broker[p]?.pingP50Ms),
+    pingP99Ms: over((r) => r.broker[p]?.pingP99Ms),
     evalshaUs: over((r) => usecPerCall(r.broker[p]?.redisCommands, 'evalsha')),
     xreadUs: over((r) => usecPerCall(r.broker[p]?.redisCommands, 'xread')),
     hmgetPerUpdate: over((r) => perUpdate(r.broker[p]?.redisCommands, 'hmget')),
@@ -262,6 +264,7 @@ function report(
       'append ack p50 / p99',
       'publish → other node’s feed p50 / p99',
       'feed wake after the ack p50 / p99',
+      'PING round trip p50 / p99',
       'EVALSHA in Redis',
       'XREAD in Redis',
       'HMGET, XREAD / update',
@@ -273,6 +276,7 @@ function report(
         `${formatMs(s.appendP50Ms.median)} / ${formatMs(s.appendP99Ms.median)}`,
         `${formatMs(s.feedP50Ms.median)} / ${formatMs(s.feedP99Ms.median)}`,
         `${formatMs(s.wakeP50Ms.median)} / ${formatMs(s.wakeP99Ms.median)}`,
+        `${formatMs(s.pingP50Ms.median)} / ${formatMs(s.pingP99Ms.median)}`,
         `${s.evalshaUs.median.toFixed(1)} µs`,
         `${s.xreadUs.median.toFixed(1)} µs`,
         `${count(s.hmgetPerUpdate)}, ${count(s.xreadPerUpdate)}`,
@@ -317,7 +321,7 @@ function report(
     '',
     '- Deliveries/s: the ramp of bench:hub (from 100 updates/s, ×1.5 per step then bisection, until fewer than 95% arrive, p99 > 250 ms or the drain exceeds 250 ms).',
     '- CPU: /proc/<pid>/stat of every hub process and of redis-server over the latency window; per delivery is hub CPU time / deliveries received. "HMGET, XREAD / update" are Redis INFO commandstats calls per EVALSHA (the append) in the window.',
-    '- The broker alone: two RedisBroker instances on the bench process, one appending, the other feeding, at the same rate, with no hub, HTTP or subscribers; EVALSHA/XREAD µs are Redis’s own time per call (not the round trip).',
+    '- The broker alone: two RedisBroker instances on the bench process, one appending, the other feeding, at the same rate, with no hub, HTTP or subscribers, and a PING on a third connection at the same rate (a hop to redis-server and back with no work: the scheduling cost alone); EVALSHA/XREAD µs are Redis’s own time per call (not the round trip).',
     '',
   ].join('\n');
 }
