@@ -33,7 +33,10 @@ import {
   type RedisTransportOptions,
 } from './redis-transport-options.js';
 
-/** How long one blocking read waits before the feed looks at the epoch again, ms. */
+/**
+ * How long one blocking read waits, ms; also how often, at most, the feed reads the epoch
+ * while the log is busy (see #read).
+ */
 const BLOCK_MS = 1000;
 /** The most entries one read of the feed takes. */
 const READ_COUNT = 1000;
@@ -309,10 +312,20 @@ export class RedisBroker implements Broker {
    * `mark` is what the entry at `position` held, when known.
    */
   async #read(reader: LogConnection, start: LogPosition, startMark?: EntryMark): Promise<void> {
-    const [meta, log] = this.#keys;
+    const log = this.#keys[1];
     let position = start;
     let mark = startMark;
     let failures = 0;
+    // The epoch is read before the first read, after a read that timed out, after a
+    // reconnection or a failure, after an entry of another epoch, and at least once every
+    // BLOCK_MS while entries keep coming: not on every wake, where it would add a round trip
+    // to every delivery. A log reset (FLUSHALL, a failover) drops or blocks the connection,
+    // leaves the stream idle or shows an entry of a new epoch, so each is still noticed.
+    let epochCheckedAt = Number.NEGATIVE_INFINITY;
+    const checkEpochNext = () => {
+      epochCheckedAt = Number.NEGATIVE_INFINITY;
+    };
+    reader.on('ready', checkEpochNext);
     while (!this.#closed) {
       try {
         if (this.#readerReconnected) {
@@ -340,34 +353,13 @@ export class RedisBroker implements Broker {
             mark = undefined;
           }
         }
-        const [epoch, sequence] = await reader.hmget(meta, 'epoch', 'sequence');
-        if (epoch === position.epoch && Number(sequence) < position.sequence) {
-          const head = await reader.tidingsRewind(
-            ...this.#keys,
-            position.epoch,
-            position.sequence,
-            randomUUID(),
-            '',
-            '',
-          );
-          const resumeAfter = { epoch: head[0]!, sequence: 0 };
-          this.#gap(
-            position,
-            resumeAfter,
-            `the Redis log went back from sequence ${position.sequence} to ${sequence} (a failover to a replica that lacked the newest updates): a new epoch starts`,
-          );
-          position = resumeAfter;
-          mark = undefined;
-        } else if (epoch !== position.epoch) {
-          const head = await reader.tidingsHead(...this.#keys, randomUUID());
-          const resumeAfter = { epoch: head[0]!, sequence: 0 };
-          this.#gap(
-            position,
-            resumeAfter,
-            'the Redis log was reset (flushed, or failed over to a replica without it)',
-          );
-          position = resumeAfter;
-          mark = undefined;
+        if (performance.now() - epochCheckedAt >= BLOCK_MS) {
+          epochCheckedAt = performance.now();
+          const checked = await this.#checkEpoch(reader, position);
+          if (checked !== position) {
+            position = checked;
+            mark = undefined;
+          }
         }
         const reply = (await reader.xread(
           'COUNT',
@@ -382,12 +374,16 @@ export class RedisBroker implements Broker {
           failures = 0;
           this.#setReaderHealth({ ready: true });
         }
+        if (reply === null) checkEpochNext();
         for (const entry of reply?.[0]?.[1] ?? []) {
           if (this.#closed) return;
           const sequence = sequenceOf(entry[0]);
           const stored = decodeEntry(entry, sequence);
           // Of another epoch: the log was reset since the epoch was read; read it again.
-          if (stored.epoch !== position.epoch) break;
+          if (stored.epoch !== position.epoch) {
+            checkEpochNext();
+            break;
+          }
           if (sequence !== position.sequence + 1) {
             this.#gap(
               position,
@@ -402,6 +398,7 @@ export class RedisBroker implements Broker {
         }
       } catch (error) {
         if (this.#closed) return;
+        checkEpochNext();
         failures++;
         if (failures === 1) {
           this.#setReaderHealth({
@@ -412,6 +409,41 @@ export class RedisBroker implements Broker {
         await pause(Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** failures));
       }
     }
+  }
+
+  /**
+   * Reads the log's epoch and sequence; when the log was reset or went back since
+   * `position`, starts reading the new epoch from its start, told through a gap.
+   */
+  async #checkEpoch(reader: LogConnection, position: LogPosition): Promise<LogPosition> {
+    const [epoch, sequence] = await reader.hmget(this.#keys[0], 'epoch', 'sequence');
+    if (epoch === position.epoch && Number(sequence) < position.sequence) {
+      const head = await reader.tidingsRewind(
+        ...this.#keys,
+        position.epoch,
+        position.sequence,
+        randomUUID(),
+        '',
+        '',
+      );
+      const resumeAfter = { epoch: head[0]!, sequence: 0 };
+      this.#gap(
+        position,
+        resumeAfter,
+        `the Redis log went back from sequence ${position.sequence} to ${sequence} (a failover to a replica that lacked the newest updates): a new epoch starts`,
+      );
+      position = resumeAfter;
+    } else if (epoch !== position.epoch) {
+      const head = await reader.tidingsHead(...this.#keys, randomUUID());
+      const resumeAfter = { epoch: head[0]!, sequence: 0 };
+      this.#gap(
+        position,
+        resumeAfter,
+        'the Redis log was reset (flushed, or failed over to a replica without it)',
+      );
+      position = resumeAfter;
+    }
+    return position;
   }
 
   #gap(after: LogPosition, resumeAfter: LogPosition, reason: string): void {

@@ -196,6 +196,24 @@ describe.skipIf(!redisServerBinary)('the Redis broker, beyond the contract', () 
     expect(resumed.outcome).toBe('unknown-id');
   });
 
+  it('feeds updates without reading the epoch before every read of the stream', async () => {
+    const reader = broker('', 'epoch-reads');
+    const feed = new Feed();
+    await reader.start(feed);
+    await admin.config('RESETSTAT');
+    for (let i = 0; i < 40; i++) {
+      await reader.publish(update(`u${i}`));
+      await until(() => feed.updates.length === i + 1, feed.ids);
+    }
+    const stats = await admin.info('commandstats');
+    const calls = (command: string) =>
+      Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+    // One read per update woke the feed; the epoch is read on a timeout, a reconnection, an
+    // entry of another epoch, or once a second while updates flow: far fewer times.
+    expect(calls('xread')).toBeGreaterThanOrEqual(40);
+    expect(calls('hmget')).toBeLessThan(calls('xread') / 2);
+  });
+
   it('refuses a publish when fewer replicas than wait=N confirm it', async () => {
     const log = broker('wait=1&wait_timeout=100ms');
     await log.start(new Feed());
