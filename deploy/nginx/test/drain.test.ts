@@ -181,11 +181,20 @@ describe.skipIf(!nginxBinary || !redisServerBinary)('draining one of two hubs be
         KILL_AFTER,
       );
     }
-    // Publishes the draining hub could not take were answered, never lost: 503 from the hub
-    // (it refuses updates once shutdown has begun) and then accepted by the other one.
-    for (const refusal of refusals) expect(refusal).toMatchObject({ status: 503 });
+    // Publishes the draining hub could not take were answered, and then accepted by the other
+    // hub: 503 from the hub (it refuses updates once shutdown has begun), or 502 from nginx
+    // for a POST it had written on a kept-alive connection just as the hub closed it (nginx
+    // does not pass a POST it has sent on). Published again, neither may show up twice:
+    // the exactly-once check above covers that.
+    for (const refusal of refusals) expect([502, 503]).toContain(refusal.status);
+    // A publish nginx sent to the draining hub after it stopped listening was refused at
+    // connect, which `proxy_next_upstream error` (the default) passes on to the other hub.
+    const passedOn = nginx
+      .errorLog()
+      .split('\n')
+      .filter((line) => line.includes('connect() failed') && line.includes('"POST ')).length;
     console.info(
-      `drain: ${onDoomed.length} of ${SUBSCRIBERS} streams moved; ${refusals.length} publishes refused during the drain (${refusals.map((r) => `${r.id} ${r.status}`).join(', ') || 'none'})`,
+      `drain: ${onDoomed.length} of ${SUBSCRIBERS} streams moved; publishes passed on by nginx: ${passedOn}; refused during the drain: ${refusals.map((r) => `${r.id} ${r.status}`).join(', ') || 'none'}`,
     );
   });
 });
