@@ -68,7 +68,7 @@ const USAGE = `usage: node bench/dist/hub/run.js [options]
                          against 90% of ulimit -n on one process (memory:// and redis://)
   --workers N            scale: hub processes for them (default 7)
   --profile DIR          run the hub and the load processes with --cpu-prof into DIR
-  --hub-node-flags "F"   extra Node flags for the hub process only, space-separated (e.g.
+  --hub-node-flags="F"   extra Node flags for the hub process only, space-separated (e.g.
                          "--max-semi-space-size=16": how much a smaller young generation saves)
   --quick                one run, shorter windows (a smoke test, not a result)
   --no-write             print only; leave bench/results alone`;
