@@ -72,6 +72,8 @@ const USAGE = `usage: node bench/dist/hub/run.js [options]
                          against 90% of ulimit -n on one process (memory:// and redis://)
   --workers N            scale: hub processes for them (default 7)
   --profile DIR          run the hub and the load processes with --cpu-prof into DIR
+  --hub-node-flags="F"   extra Node flags for the hub process only, space-separated (e.g.
+                         "--max-semi-space-size=16": how much a smaller young generation saves)
   --quick                one run, shorter windows (a smoke test, not a result)
   --no-write             print only; leave bench/results alone`;
 
@@ -87,6 +89,7 @@ const values = parseOptions(USAGE, {
   'scale-connections': { type: 'string', default: '100000' },
   workers: { type: 'string', default: '7' },
   profile: { type: 'string' },
+  'hub-node-flags': { type: 'string', default: '' },
   quick: { type: 'boolean', default: false },
   'no-write': { type: 'boolean', default: false },
 });
@@ -110,6 +113,11 @@ const phases = new Set(
 const profileArgv =
   values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
 setLoadExecArgv(profileArgv);
+// Only the hub gets these: the load processes keep Node's defaults.
+const hubArgv = [
+  ...profileArgv,
+  ...values['hub-node-flags'].split(' ').filter((flag) => flag !== ''),
+];
 if (phases.has('scale')) {
   await runScale({
     connections: positiveInteger('scale-connections', values['scale-connections']),
@@ -145,8 +153,8 @@ const nginx = findNginx();
 const nchanProblem = nchanAvailable(nginx);
 const cProblem = cFloorProblem();
 const SYSTEMS: Record<string, { label: string; start: StartSystem } | undefined> = {
-  hub: { label: '@tidings/hub', start: () => startHub([], profileArgv) },
-  'hub-redis': { label: '@tidings/hub (redis://)', start: () => startRedisHub(profileArgv) },
+  hub: { label: '@tidings/hub', start: () => startHub([], hubArgv) },
+  'hub-redis': { label: '@tidings/hub (redis://)', start: () => startRedisHub(hubArgv) },
   nchan:
     nchanProblem === undefined
       ? { label: 'nchan (nginx, 1 worker)', start: () => startNchan(nginx!) }
