@@ -4,7 +4,7 @@ import type { JWTPayload } from 'jose';
 const MAX_ENTRIES = 1000;
 /**
  * How long one verification is trusted at most, whatever the token's `exp`: a key withdrawn
- * from a remote JWKS stops admitting tokens it signed within this time.
+ * from a remote JWKS admits the tokens it signed for at most this much longer.
  */
 const MAX_AGE_MS = 60_000;
 /** Longer tokens are verified every time, so the memory kept stays bounded (about 8 MB). */
