@@ -19,17 +19,23 @@ export class RedisServer {
   readonly port: number;
   readonly #binary: string;
   readonly #dir: string;
+  readonly #args: readonly string[];
   #process: ChildProcess | undefined;
 
-  private constructor(binary: string, port: number) {
+  private constructor(binary: string, port: number, args: readonly string[]) {
     this.#binary = binary;
     this.port = port;
+    this.#args = args;
     this.#dir = mkdtempSync(join(tmpdir(), 'tidings-redis-'));
   }
 
-  static async start(binary = redisServerBinary): Promise<RedisServer> {
+  /** `args` are more `redis-server` options, e.g. `['--replicaof', '127.0.0.1', '6380']`. */
+  static async start(
+    binary = redisServerBinary,
+    args: readonly string[] = [],
+  ): Promise<RedisServer> {
     if (!binary) throw new Error('redis-server is not installed: apt-get install -y redis-server');
-    const server = new RedisServer(binary, await freePort());
+    const server = new RedisServer(binary, await freePort(), args);
     await server.restart();
     return server;
   }
@@ -63,6 +69,7 @@ export class RedisServer {
         '',
         '--protected-mode',
         'no',
+        ...this.#args,
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
@@ -129,7 +136,7 @@ export class RedisServer {
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

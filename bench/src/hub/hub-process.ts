@@ -21,7 +21,7 @@ export const HUB_TOPIC = 'https://example.com/bench';
 export async function startHub(
   extraArgs: string[] = [],
   execArgv: string[] = [],
-): Promise<SystemUnderTest> {
+): Promise<SystemUnderTest & { pid: number }> {
   const child = track(
     spawn(
       process.execPath,
@@ -59,6 +59,7 @@ export async function startHub(
   });
   return {
     name: '@tidings/hub',
+    pid: child.pid!,
     target: {
       host: '127.0.0.1',
       port,

@@ -49,6 +49,7 @@ import type { StartSystem } from '../load/system-under-test.js';
 import { startHub } from './hub-process.js';
 import { findNginx, nchanAvailable, startNchan } from './nchan-process.js';
 import { startRedisHub } from './redis-process.js';
+import { runRedis } from './redis-run.js';
 import { runScale } from './scale.js';
 
 const USAGE = `usage: node bench/dist/hub/run.js [options]
@@ -56,8 +57,11 @@ const USAGE = `usage: node bench/dist/hub/run.js [options]
   --runs N               runs of every measurement; medians are reported (default 3)
   --systems a,b          among hub, nchan, c-floor, net-floor, hub-redis
                          (default: hub,nchan,c-floor,net-floor)
-  --transport redis      the hub on memory:// and on redis:// (its own redis-server) in one
-                         run: the same as --systems hub,hub-redis
+  --transport redis      the Redis transport against memory:// in one run (its own
+                         redis-server): one node at --latency-rate × --subscribers and at full
+                         speed, three nodes on one Redis (cross-node latency), the broker
+                         alone (append, feed wake, Redis µs per command), CPU per delivery
+                         (see redis-run.ts; results in bench/results/hub-redis.*)
   --subscribers N        subscribers for the throughput and latency phases (default 1000)
   --idle-connections N   connections for the memory phase (default 10000)
   --hold N               connections held for the broadcast phase (default: 90% of ulimit -n)
@@ -121,6 +125,22 @@ if (phases.has('scale')) {
   if (phases.size === 0) process.exit(0);
 }
 
+if (values.transport !== undefined) {
+  if (values.transport !== 'redis') {
+    console.error(`--transport must be redis, got "${values.transport}"\n\n${USAGE}`);
+    process.exit(2);
+  }
+  await runRedis({
+    runs,
+    subscribers,
+    rate: latencyRate,
+    quick: values.quick,
+    write: !values['no-write'],
+    command: `node bench/dist/hub/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+  });
+  process.exit(0);
+}
+
 const nginx = findNginx();
 const nchanProblem = nchanAvailable(nginx);
 const cProblem = cFloorProblem();
@@ -138,13 +158,7 @@ const SYSTEMS: Record<string, { label: string; start: StartSystem } | undefined>
     start: () => startNetFloor('http', { execArgv: profileArgv }),
   },
 };
-if (values.transport !== undefined && values.transport !== 'redis') {
-  console.error(`--transport must be redis, got "${values.transport}"\n\n${USAGE}`);
-  process.exit(2);
-}
-const systemList =
-  values.systems ??
-  (values.transport === 'redis' ? 'hub,hub-redis' : 'hub,nchan,c-floor,net-floor');
+const systemList = values.systems ?? 'hub,nchan,c-floor,net-floor';
 const systems = listOf(
   'systems',
   systemList,
@@ -394,9 +408,10 @@ const markdown = [
 console.log(`\n${markdown}`);
 
 if (!values['no-write'] && !values.quick) {
-  // A run with the Redis transport has results of its own: it does not replace hub vs nchan.
+  // A run with the Redis transport has results of its own: it replaces neither hub vs nchan
+  // nor the --transport redis run (hub-redis).
   writeResults(
-    systems.includes('hub-redis') ? 'hub-redis' : 'hub',
+    systems.includes('hub-redis') ? 'hub-redis-systems' : 'hub',
     {
       benchmark: 'hub',
       command,

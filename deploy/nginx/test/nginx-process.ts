@@ -20,9 +20,18 @@ export interface RunningNginx {
 /**
  * Runs a throwaway nginx in the foreground with deploy/nginx/nginx.conf.template filled in:
  * every file it writes (pid, logs, temp dirs) under a fresh temporary directory, listening on
- * a free port of 127.0.0.1 and proxying to `upstreamPort`.
+ * a free port of 127.0.0.1 and proxying to the upstream on `upstreamPorts` (several: spread
+ * over them round-robin, with the `server` options docs/deploy.md gives for several hubs).
+ * Each response names the upstream that served it in `X-Upstream` (`127.0.0.1:<port>`).
  */
-export async function startNginx(nginx: string, upstreamPort: number): Promise<RunningNginx> {
+export async function startNginx(
+  nginx: string,
+  upstreamPorts: number | readonly number[],
+): Promise<RunningNginx> {
+  const ports = typeof upstreamPorts === 'number' ? [upstreamPorts] : upstreamPorts;
+  const servers = ports
+    .map((port) => `server 127.0.0.1:${port} max_fails=1 fail_timeout=5s;`)
+    .join('\n        ');
   let lastError: Error | undefined;
   // A free port can be taken by someone else between finding and binding it: try again.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -31,7 +40,7 @@ export async function startNginx(nginx: string, upstreamPort: number): Promise<R
     const config = readFileSync(TEMPLATE, 'utf8')
       .replaceAll('{{PREFIX}}', prefix)
       .replaceAll('{{LISTEN_PORT}}', String(port))
-      .replaceAll('{{UPSTREAM_PORT}}', String(upstreamPort))
+      .replace(/^( *)\{\{UPSTREAM_SERVERS\}\}$/m, `$1${servers}`)
       .replaceAll('{{SSE_PROXY_CONF}}', SSE_PROXY_CONF);
     const configPath = join(prefix, 'nginx.conf');
     writeFileSync(configPath, config);

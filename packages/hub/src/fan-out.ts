@@ -4,6 +4,7 @@ import type { Logger } from './logger.js';
 import type { HubMetrics } from './metrics.js';
 import type { Subscriber } from './subscriber.js';
 import { SubscriberIndex } from './subscriber-index.js';
+import { HubTracing } from './tracing/hub-tracing.js';
 import type { StoredUpdate } from './update.js';
 import { UpdateMatcher } from './update-matcher.js';
 
@@ -14,6 +15,11 @@ export interface FanOutOptions {
   readonly resumeRetryMs: number;
   readonly metrics: HubMetrics;
   readonly logger: Logger;
+  /**
+   * Where the `fan-out` span of each update starts and ends: the hub's, which knows the
+   * updates it appended (a table of its own when absent, joining nothing).
+   */
+  readonly tracing?: HubTracing;
   /** Told when the broker's backend becomes unreachable or comes back. */
   readonly onHealth: (health: BrokerHealth) => void;
 }
@@ -36,6 +42,7 @@ export class FanOut implements BrokerFeed {
   readonly #matcher = new UpdateMatcher();
   readonly #options: FanOutOptions;
   readonly #metrics: HubMetrics;
+  readonly #tracing: HubTracing;
   #queue: (StoredUpdate | FeedGap)[] = [];
   #running = false;
   /** The last position fanned out: a later update of another epoch means the log lost data. */
@@ -45,6 +52,7 @@ export class FanOut implements BrokerFeed {
   constructor(options: FanOutOptions) {
     this.#options = options;
     this.#metrics = options.metrics;
+    this.#tracing = options.tracing ?? new HubTracing();
   }
 
   // ---- the feed ------------------------------------------------------------------------
@@ -85,9 +93,19 @@ export class FanOut implements BrokerFeed {
       }
     }
     this.#position = update;
-    this.#metrics.dispatched++;
-    this.#matcher.begin(update.topics);
-    this.index.forEachRecipient(update, this.#matcher, this.#deliver);
+    const metrics = this.#metrics;
+    metrics.dispatched++;
+    const tracing = this.#tracing;
+    const span = tracing.startFanOut(update);
+    const deliveredBefore = metrics.delivered;
+    try {
+      this.#matcher.begin(update.topics);
+      this.index.forEachRecipient(update, this.#matcher, this.#deliver);
+    } catch (error) {
+      tracing.endFanOut(span, metrics.delivered - deliveredBefore, error);
+      throw error;
+    }
+    tracing.endFanOut(span, metrics.delivered - deliveredBefore);
     // Measured when the batched writes of this turn have gone to the sockets.
     if (this.#latencyBatch.push(update.acceptedAt) === 1) setImmediate(this.#observeLatency);
   }
@@ -114,7 +132,12 @@ export class FanOut implements BrokerFeed {
     const batch = this.#latencyBatch;
     this.#latencyBatch = [];
     const now = performance.timeOrigin + performance.now();
-    for (const acceptedAt of batch) this.#metrics.publishToWrite.observe((now - acceptedAt) / 1000);
+    const recent = this.#metrics.recentPublishToWrite;
+    for (const acceptedAt of batch) {
+      const seconds = (now - acceptedAt) / 1000;
+      this.#metrics.publishToWrite.observe(seconds);
+      recent.record(seconds, now);
+    }
   };
 
   /**

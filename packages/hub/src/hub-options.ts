@@ -64,6 +64,11 @@ export interface HubOptions {
    */
   devPublisherToken?: string;
   /**
+   * Development only: the secret the dashboard's token helper signs with
+   * (`POST /admin/token/mint` on the admin listener). Without it, minting is off.
+   */
+  devSecret?: string;
+  /**
    * The `retry:` sent to open streams on shutdown, ms: clients reconnect (to another node)
    * after about this long. Each stream gets a value between half and one and a half times
    * it, so a crowd does not come back at the same instant. Default 1000.
@@ -86,9 +91,9 @@ export interface HubOptions {
 }
 
 export type ResolvedHubOptions = Required<
-  Omit<HubOptions, 'broker' | 'logger' | 'devPublisherToken' | 'publicUrl'>
+  Omit<HubOptions, 'broker' | 'logger' | 'devPublisherToken' | 'devSecret' | 'publicUrl'>
 > &
-  Pick<HubOptions, 'broker' | 'devPublisherToken' | 'publicUrl'>;
+  Pick<HubOptions, 'broker' | 'devPublisherToken' | 'devSecret' | 'publicUrl'>;
 
 export const HUB_DEFAULTS = {
   transport: 'memory://',

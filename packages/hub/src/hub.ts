@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Context } from '@opentelemetry/api';
 import { AuthError, Authenticator, RESOURCE_METADATA_PATH } from './auth/index.js';
 import { type Broker, BrokerUnavailableError, createBroker } from './broker/broker.js';
 import './broker/memory-broker.js';
+import { MemoryPresence, type Presence, type PresenceRecord } from './broker/presence.js';
 import { ConnectionLimiter } from './connection-limiter.js';
 import { createUpdateId } from './event-id.js';
 import { ExpiryScheduler } from './expiry-scheduler.js';
@@ -27,6 +29,7 @@ import {
   validatePublishRequest,
 } from './protocol/draft-07.js';
 import { ADMIN_PATHS, AdminRoutes } from './routes/admin-routes.js';
+import { ADMIN_TOOL_PATHS, AdminTools } from './routes/admin-tools.js';
 import { answerHealth, HEALTH_PATHS, notReadyReason } from './routes/health.js';
 import { protectedResourceMetadata } from './routes/protected-resource-metadata.js';
 import { handlePublish } from './routes/publish.js';
@@ -39,7 +42,9 @@ import {
 } from './routes/subscriptions-api.js';
 import { SharedCompilations } from './shared-compilations.js';
 import type { Subscriber } from './subscriber.js';
+import { presenceRecord } from './subscription-events.js';
 import { TopicSelectorError } from './topic-selector.js';
+import { HubTracing } from './tracing/hub-tracing.js';
 import type { StoredUpdate } from './update.js';
 
 /** What {@link Hub.publish} takes: an update without the id (generated when absent). */
@@ -70,11 +75,14 @@ export class Hub {
   readonly options: ResolvedHubOptions;
   readonly #context: HubContext;
   readonly #broker: Broker;
+  readonly #presence: Presence | undefined;
   readonly #fanOut: FanOut;
   readonly #stats: StatsFeed;
   readonly #admin: AdminRoutes;
+  readonly #adminTools: AdminTools;
   readonly #compilations = new SharedCompilations();
   readonly #expiry = new ExpiryScheduler();
+  readonly #tracing = new HubTracing();
   #listener: HubListener | undefined;
   #adminListener: HubListener | undefined;
   #closing = false;
@@ -84,6 +92,7 @@ export class Hub {
   private constructor(
     options: ResolvedHubOptions,
     broker: Broker,
+    presence: Presence | undefined,
     auth: Authenticator,
     logger: Logger,
     metrics: HubMetrics,
@@ -91,6 +100,7 @@ export class Hub {
     this.options = options;
     this.logger = logger;
     this.#broker = broker;
+    this.#presence = presence;
     this.metrics = metrics;
     this.#stats = new StatsFeed(this.metrics);
     this.#fanOut = new FanOut({
@@ -98,6 +108,7 @@ export class Hub {
       resumeRetryMs: options.shutdownRetryMs,
       metrics,
       logger,
+      tracing: this.#tracing,
       onHealth: (health) => {
         if (health.ready) logger.info({ broker: broker.name }, 'the broker is reachable again');
         else
@@ -108,6 +119,7 @@ export class Hub {
     this.#context = {
       options,
       broker,
+      presence,
       auth,
       fanOut: this.#fanOut,
       limiter: new ConnectionLimiter(options),
@@ -116,10 +128,11 @@ export class Hub {
       logger,
       cors: new CorsPolicy(options.corsOrigins),
       compilations: this.#compilations,
+      tracing: this.#tracing,
       get closing() {
         return hub.#closing;
       },
-      publish: (update) => this.#accept(update),
+      publish: (update, parent) => this.#accept(update, parent),
       publishOwn: (update) => broker.publish(update),
       streamOptions: {
         heartbeatMs: options.heartbeatMs === 0 ? false : options.heartbeatMs,
@@ -136,6 +149,7 @@ export class Hub {
       unregister: (subscriber) => this.#unregister(subscriber),
     };
     this.#admin = new AdminRoutes(options, this.metrics, this.#stats, this.#context.limiter);
+    this.#adminTools = new AdminTools(this.#context);
     // One listener function for every response (no closure per request): it reads what it
     // needs from the response it is called on.
     this.#countAnswer = function (this: ServerResponse) {
@@ -159,8 +173,18 @@ export class Hub {
     const broker =
       options.broker ??
       (await createBroker(resolved.transport, { logger, registry: metrics.registry }));
-    const hub = new Hub(resolved, broker, auth, logger, metrics);
+    // The subscriptions API lists from presence, so that every node answers for all of them.
+    const presence = resolved.subscriptions ? (broker.presence ?? new MemoryPresence()) : undefined;
+    const hub = new Hub(resolved, broker, presence, auth, logger, metrics);
     await broker.start(hub.#fanOut);
+    if (presence) {
+      try {
+        await presence.start({ departed: (records) => hub.#departed(records) });
+      } catch (error) {
+        await broker.close();
+        throw error;
+      }
+    }
     return hub;
   }
 
@@ -295,7 +319,8 @@ export class Hub {
     return (await this.#accept(update)).id;
   }
 
-  async #accept(update: PublishRequest): Promise<StoredUpdate> {
+  /** `parent`: the trace context the broker append belongs to (the active one when absent). */
+  async #accept(update: PublishRequest, parent?: Context): Promise<StoredUpdate> {
     // Once shutdown has begun, the streams that would deliver an update are closing: an
     // update not yet handed to the broker is refused, so no publisher is told "accepted"
     // for an update nobody here will get.
@@ -305,7 +330,16 @@ export class Hub {
         Connection: 'close',
       });
     }
-    const stored = await this.#broker.publish({ ...update, id: update.id ?? createUpdateId() });
+    const id = update.id ?? createUpdateId();
+    const span = this.#tracing.startAppend(id, update.topics.length, parent);
+    let stored: StoredUpdate;
+    try {
+      stored = await this.#broker.publish({ ...update, id });
+    } catch (error) {
+      this.#tracing.endAppend(span, id, error);
+      throw error;
+    }
+    this.#tracing.endAppend(span, id);
     this.metrics.published++;
     if (this.logger.isLevelEnabled('debug')) {
       this.logger.debug(
@@ -359,6 +393,8 @@ export class Hub {
       clearTimeout(deadline);
     }
     this.#expiry.close();
+    // After the streams ended: their records were removed, and the node leaves presence.
+    await this.#presence?.close();
     await this.#broker.close();
     this.logger.info('hub closed');
   }
@@ -370,6 +406,7 @@ export class Hub {
     this.#fanOut.hold(subscriber);
     this.metrics.connections++;
     this.metrics.subscriptions += subscriber.selectors.selectors.length;
+    this.#presence?.add(presenceRecord(subscriber));
   }
 
   #unregister(subscriber: Subscriber): void {
@@ -385,10 +422,22 @@ export class Hub {
     }
     this.metrics.connections--;
     this.metrics.subscriptions -= subscriber.selectors.selectors.length;
-    if (this.options.subscriptions) announce(this.#context, subscriber, false);
+    if (this.#presence) {
+      this.#presence.remove(subscriber.id);
+      announce(this.#context, presenceRecord(subscriber), false);
+    }
     if (this.logger.isLevelEnabled('debug')) {
       this.logger.debug({ subscriber: subscriber.id }, 'subscriber left');
     }
+  }
+
+  /**
+   * Subscribers of a node that stopped without removing them: presence hands each to one
+   * live node only, which announces them as inactive, as their own node would have.
+   */
+  #departed(records: readonly PresenceRecord[]): void {
+    this.logger.info({ subscribers: records.length }, 'subscribers of a lost hub node left');
+    for (const record of records) announce(this.#context, record, false);
   }
 
   // ---- routing -------------------------------------------------------------------------
@@ -459,6 +508,13 @@ export class Hub {
         );
       }
       return handleSubscriptionsApi(context, request, response, target, api!, corsHeaders);
+    }
+    if (ADMIN_TOOL_PATHS.has(target.path)) {
+      if (admin) return this.#adminTools.answer(request, response, target.path);
+      throw new HttpError(
+        404,
+        `nothing at ${target.path} here: the dashboard's token and selector tools are on the hub's admin listener (tidings serve --admin-listen 127.0.0.1:PORT)`,
+      );
     }
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, 'GET, HEAD');
     if (target.path === RESOURCE_METADATA_PATH && this.options.mercureDrafts.includes('08')) {

@@ -21,6 +21,13 @@ export {
   registerBroker,
 } from './broker/broker.js';
 export { MEMORY_DEFAULTS, MemoryBroker, type MemoryBrokerOptions } from './broker/memory-broker.js';
+export {
+  MemoryPresence,
+  type Presence,
+  type PresenceListener,
+  type PresenceMatcher,
+  type PresenceRecord,
+} from './broker/presence.js';
 export * from './dashboard/index.js';
 export { createUpdateId } from './event-id.js';
 export { HttpError } from './http/http-error.js';

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { LatencyWindow } from './admin/latency-window.js';
 
 /**
  * The hub's counters, kept as plain numbers on the hot path (one addition per delivery,
@@ -18,6 +19,8 @@ export class HubMetrics {
   replayed = 0;
   slowConsumersDropped = 0;
   readonly publishToWrite: Histogram;
+  /** The same latency over the last ten seconds only, for the dashboard's graph. */
+  readonly recentPublishToWrite = new LatencyWindow();
   readonly requests: Counter<'route' | 'status'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

@@ -1,3 +1,4 @@
+import type { PresenceRecord } from './broker/presence.js';
 import { SUBSCRIPTIONS_PATH, subscriptionTopic } from './protocol/draft-07.js';
 import type { Subscriber } from './subscriber.js';
 import { describeMatcher } from './topic-matcher.js';
@@ -17,31 +18,42 @@ export interface SubscriptionDocument {
   lastEventID?: string;
 }
 
+/** What presence keeps of a subscriber: its id, draft, matchers and payload. */
+export function presenceRecord(subscriber: Subscriber): PresenceRecord {
+  return {
+    subscriber: subscriber.id,
+    draft08: isDraft08(subscriber),
+    // A draft-08 matcher shows as the matcher its subscriber sent (topic-matcher.ts).
+    matchers: subscriber.selectors.selectors.map((selector) => describeMatcher(selector.source)),
+    ...(subscriber.payload !== undefined && subscriber.payload !== null
+      ? { payload: subscriber.payload }
+      : {}),
+  };
+}
+
 /**
  * The subscriptions of a subscriber, one per topic selector, as subscription events and
  * the subscriptions API describe them. `id` is also the topic of the subscription event:
  * "it MUST be the same value as the subscription update's topic".
  */
 export function subscriptionDocuments(
-  subscriber: Subscriber,
+  record: PresenceRecord,
   active: boolean,
   options: { context?: boolean; topic?: string } = {},
 ): SubscriptionDocument[] {
   const documents: SubscriptionDocument[] = [];
-  for (const selector of subscriber.selectors.selectors) {
-    // A draft-08 matcher shows as the matcher its subscriber sent (topic-matcher.ts).
-    const topic = describeMatcher(selector.source).match;
+  for (const { match: topic } of record.matchers) {
     if (options.topic !== undefined && options.topic !== topic) continue;
     const document: SubscriptionDocument = {
       ...(options.context ? { '@context': JSONLD_CONTEXT } : {}),
-      id: subscriptionTopic(topic, subscriber.id),
+      id: subscriptionTopic(topic, record.subscriber),
       type: 'Subscription',
-      subscriber: subscriber.id,
+      subscriber: record.subscriber,
       topic,
       active,
     };
-    if (subscriber.payload !== undefined && subscriber.payload !== null) {
-      document.payload = subscriber.payload;
+    if (record.payload !== undefined && record.payload !== null) {
+      document.payload = record.payload;
     }
     documents.push(document);
   }
@@ -83,21 +95,20 @@ export interface Draft08SubscriptionDocument {
  * once during expansion" (RFC 6570 simple expansion: all but unreserved characters encoded).
  */
 export function draft08SubscriptionDocuments(
-  subscriber: Subscriber,
+  record: PresenceRecord,
   active: boolean,
 ): Draft08SubscriptionDocument[] {
-  return subscriber.selectors.selectors.map((selector) => {
-    const { matchType, match } = describeMatcher(selector.source);
+  return record.matchers.map(({ matchType, match }) => {
     const document: Draft08SubscriptionDocument = {
-      id: `${SUBSCRIPTIONS_PATH}/${matchType}/${expand(match)}/${expand(subscriber.id)}`,
+      id: `${SUBSCRIPTIONS_PATH}/${matchType}/${expand(match)}/${expand(record.subscriber)}`,
       type: 'subscription',
       match_type: matchType,
       match,
-      subscriber: subscriber.id,
+      subscriber: record.subscriber,
       active,
     };
-    if (subscriber.payload !== undefined && subscriber.payload !== null) {
-      document.payload = subscriber.payload;
+    if (record.payload !== undefined && record.payload !== null) {
+      document.payload = record.payload;
     }
     return document;
   });

@@ -49,7 +49,13 @@ interface BenchJson {
   hub: string;
   topic: string;
   marker: string;
-  options: { subscribers: number; rate: number; durationMs: number; warmupMs: number };
+  options: {
+    subscribers: number;
+    rate: number;
+    durationMs: number;
+    warmupMs: number;
+    publishConnections: number;
+  };
   subscribers: {
     requested: number;
     opened: number;
@@ -65,6 +71,7 @@ interface BenchJson {
     dropped: number;
     duplicated: number;
     outOfOrder: number;
+    overtaken: number;
   };
   latency: {
     samples: number;
@@ -108,6 +115,8 @@ describe('tidings bench against a running hub', () => {
       '500ms',
       '--processes',
       '2',
+      '--publish-connections',
+      '4',
       '--json',
       json,
       '--html',
@@ -130,6 +139,7 @@ describe('tidings bench against a running hub', () => {
       rate: 20,
       durationMs: 1000,
       warmupMs: 500,
+      publishConnections: 4,
     });
     for (const field of ['p50Ms', 'p90Ms', 'p99Ms', 'maxMs'] as const) {
       expect(result.latency[field]).toBeGreaterThan(0);
@@ -159,12 +169,22 @@ describe('tidings bench against a running hub', () => {
       dropped: 0,
       duplicated: 0,
       outOfOrder: 0,
+      overtaken: expect.any(Number),
     });
-    // The independent subscriber saw the same 30 updates, numbered 1 to 30, of this run.
+    // The independent subscriber saw the same 30 updates, numbered 1 to 30, of this run, each
+    // once, and none after an update sent once its own publish had been answered. (Two
+    // publishes in flight at once may reach the hub, and so everyone, in either order.)
     const ours = watcher.events
-      .map((event) => JSON.parse(event.data) as { marker: string; n: number })
+      .map((event) => JSON.parse(event.data) as { marker: string; n: number; a: number })
       .filter((data) => data.marker === result.marker);
-    expect(ours.map((data) => data.n)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(ours.map((data) => data.n).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
+    let answeredBefore = 0;
+    for (const update of ours) {
+      expect(update.n).toBeGreaterThan(answeredBefore);
+      answeredBefore = Math.max(answeredBefore, update.a);
+    }
     // Latency samples: the deliveries of the updates published in the measured second.
     expect(result.latency.samples).toBeGreaterThan(0);
     expect(result.latency.samples).toBeLessThanOrEqual(30 * 30);
@@ -172,6 +192,7 @@ describe('tidings bench against a running hub', () => {
 
   it('prints the summary, with no progress line when stdout is not a terminal', () => {
     expect(stdout).toContain('30 of 30 open');
+    expect(stdout).toContain('published    30 updates at 20/s over up to 4 connections');
     expect(stdout).toMatch(/latency +p50 [\d.]+ ms +p90 [\d.]+ ms +p99 [\d.]+ ms +max/);
     expect(stdout).toContain('0 dropped, 0 duplicated, 0 out of order');
     expect(stdout).not.toContain('\r');
@@ -338,6 +359,15 @@ describe('tidings bench usage', () => {
     [['--jwt-key', SECRET, '--rate', '0'], '--rate: "0" is out of range'],
     [['--jwt-key', SECRET, '--duration', '10'], 'plain numbers are milliseconds'],
     [['--jwt-key', SECRET, '--subscribers', 'many'], '--subscribers: "many" is not a whole number'],
+    [
+      ['--jwt-key', SECRET, '--publish-connections', '0'],
+      '--publish-connections: "0" is out of range',
+    ],
+    [
+      ['--jwt-key', SECRET, '--publish-connections', 'lots'],
+      '--publish-connections: "lots" is not a whole number',
+    ],
+    [['--jwt-key', SECRET, '--publish-connections', '2.5'], '--publish-connections: "2.5"'],
     [['--jwt-key', SECRET, '--hub', 'ftp://x'], 'must be an http:// or https:// URL'],
     [
       ['--jwt-key', SECRET, '--json', '/no/such/folder/run.json'],

@@ -60,12 +60,14 @@ describe('operations routes', () => {
         'connections',
         'delivered',
         'eventsPerSecond',
+        'latency',
         'published',
         'subscriptions',
         'uptimeSeconds',
       ].sort(),
     );
     expect(latest.eventsPerSecond).toBeGreaterThanOrEqual(5);
+    expect(Object.keys(latest.latency).sort()).toEqual(['count', 'p50Ms', 'p99Ms']);
     // The dashboard's own stream is not a subscriber.
     expect(latest.connections).toBe(0);
     await stats.close();

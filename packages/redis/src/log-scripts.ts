@@ -65,15 +65,23 @@ return {epoch, sequence}
 
 /**
  * Ends an epoch whose sequence went backwards: ARGV[1] the epoch a node read in, ARGV[2] the
- * sequence it had read up to, ARGV[3] a new epoch. A Redis that failed over to a replica which
- * lacked the newest entries hands their sequences out again, so one position of the epoch
- * would name two different updates; a new epoch (with an empty log) makes every node and
- * subscriber start over, told, instead. Returns `{epoch, sequence, last?}`.
+ * sequence it had read up to, ARGV[3] a new epoch, ARGV[4] and ARGV[5] the update id and time
+ * (fields `i`, `t`) of the entry it read at that sequence, or empty when unknown. A Redis that
+ * failed over to a replica which lacked the newest entries hands their sequences out again, so
+ * one position of the epoch would name two different updates: the sequence is below what the
+ * node read, or the entry there is another one. A new epoch (with an empty log) makes every
+ * node and subscriber start over, told, instead. Returns `{epoch, sequence, last?}`.
  */
 export const REWIND_SCRIPT = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local sequence = tonumber(redis.call('HGET', KEYS[1], 'sequence') or '0')
-if (not epoch) or (epoch == ARGV[1] and sequence < tonumber(ARGV[2])) then
+local read = tonumber(ARGV[2])
+local rewritten = false
+if epoch == ARGV[1] and ARGV[4] ~= '' and sequence >= read and read > 0 then
+  local entry = redis.call('XRANGE', KEYS[2], read .. '-0', read .. '-0')[1]
+  rewritten = entry ~= nil and (entry[2][4] ~= ARGV[4] or entry[2][6] ~= ARGV[5])
+end
+if (not epoch) or (epoch == ARGV[1] and (sequence < read or rewritten)) then
   redis.call('DEL', KEYS[2], KEYS[3])
   redis.call('HSET', KEYS[1], 'epoch', ARGV[3], 'sequence', 0)
   redis.call('HDEL', KEYS[1], 'last')

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type Broker,
+  BrokerConfigError,
   type BrokerContext,
   type BrokerFeed,
   type BrokerHealth,
@@ -15,21 +16,30 @@ import {
   type StoredUpdate,
   type Update,
 } from '@tidings/hub';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { APPEND_SCRIPT, HEAD_SCRIPT, REWIND_SCRIPT } from './log-scripts.js';
 import { RedisBrokerMetrics } from './redis-broker-metrics.js';
+import {
+  addressOf,
+  connectionOptions,
+  createConnection,
+  MAX_RECONNECT_DELAY_MS,
+  openConnection,
+} from './redis-connection.js';
+import { RedisPresence } from './redis-presence.js';
 import {
   parseRedisTransport,
   REDIS_DEFAULTS,
   type RedisTransportOptions,
 } from './redis-transport-options.js';
 
-/** How long one blocking read waits before the feed looks at the epoch again, ms. */
+/**
+ * How long one blocking read waits, ms; also how often, at most, the feed reads the epoch
+ * while the log is busy (see #read).
+ */
 const BLOCK_MS = 1000;
 /** The most entries one read of the feed takes. */
 const READ_COUNT = 1000;
-/** Reconnection backoff: 50 ms, doubling, at most this, ms. */
-const MAX_RECONNECT_DELAY_MS = 500;
 
 /** The commands the scripts add to a connection. */
 interface LogConnection extends Redis {
@@ -41,6 +51,8 @@ interface LogConnection extends Redis {
     epoch: string,
     sequence: number,
     newEpoch: string,
+    markId: string,
+    markTime: string,
   ): Promise<(string | null)[]>;
   tidingsAppend(
     meta: string,
@@ -56,6 +68,15 @@ interface LogConnection extends Redis {
 
 /** A stream entry as ioredis returns it: `[id, [field, value, ...]]`. */
 type Entry = [string, string[]];
+
+/**
+ * What tells one entry from another that took its sequence: the update id and the Redis time
+ * of the append (fields `i` and `t`).
+ */
+interface EntryMark {
+  readonly id: string;
+  readonly time: string;
+}
 
 /** The JSON kept in an entry's `u` field. */
 interface KeptUpdate extends Update {
@@ -79,6 +100,8 @@ interface KeptUpdate extends Update {
  */
 export class RedisBroker implements Broker {
   readonly name = 'redis';
+  /** Who is subscribed on every node of this log; the hub starts it for the subscriptions API. */
+  readonly presence: RedisPresence;
   readonly #options: RedisTransportOptions;
   readonly #logger: Logger;
   readonly #metrics: RedisBrokerMetrics;
@@ -88,6 +111,8 @@ export class RedisBroker implements Broker {
   #feed: BrokerFeed | undefined;
   #reading: Promise<void> | undefined;
   #readerHealth: BrokerHealth = { ready: true };
+  /** Set by each reconnection of the feed's connection: the primary may be another one now. */
+  #readerReconnected = false;
   #closed = false;
 
   constructor(options: RedisTransportOptions, context: BrokerContext) {
@@ -96,16 +121,20 @@ export class RedisBroker implements Broker {
     this.#metrics = new RedisBrokerMetrics(context.registry);
     this.#keys = [`${options.key}:meta`, `${options.key}:log`, `${options.key}:ids`];
     this.#commands = this.#connect('tidings', options.timeoutMs);
+    this.presence = new RedisPresence(options, context.logger);
   }
 
-  /** Reads a `redis://` or `rediss://` transport URL (see {@link parseRedisTransport}). */
-  static fromUrl(url: URL, context: BrokerContext): RedisBroker {
-    return new RedisBroker(parseRedisTransport(url), context);
+  /** Reads a Redis transport URL (see {@link parseRedisTransport}); `transport` as written. */
+  static fromUrl(url: URL, context: BrokerContext, transport = url.href): RedisBroker {
+    return new RedisBroker(parseRedisTransport(url, transport), context);
   }
 
-  /** Where this broker's Redis is, for messages: `host:port`, without credentials. */
+  /**
+   * Where this broker's Redis is, for messages, without credentials: `host:port`, or
+   * `master <name> via Sentinel host:port, …`.
+   */
   get address(): string {
-    return new URL(this.#options.connection).host;
+    return addressOf(this.#options.connection);
   }
 
   async start(feed: BrokerFeed): Promise<void> {
@@ -113,16 +142,22 @@ export class RedisBroker implements Broker {
     const reader = this.#connect('tidings-feed', BLOCK_MS + this.#options.timeoutMs);
     this.#reader = reader;
     let head: LogHead;
+    let mark: EntryMark | undefined;
     try {
       await Promise.all([this.#opened(this.#commands), this.#opened(reader)]);
+      await this.#refuseCluster();
       head = await this.head();
+      mark = head.sequence > 0 ? await this.#markAt(head.sequence) : undefined;
     } catch (error) {
       // Nothing keeps retrying behind a hub that failed to start.
       await this.close();
       throw error;
     }
+    reader.on('ready', () => {
+      this.#readerReconnected = true;
+    });
     this.#feed = feed;
-    this.#reading = this.#read(reader, { epoch: head.epoch, sequence: head.sequence });
+    this.#reading = this.#read(reader, { epoch: head.epoch, sequence: head.sequence }, mark);
   }
 
   async publish(update: Update): Promise<StoredUpdate> {
@@ -264,6 +299,7 @@ export class RedisBroker implements Broker {
     if (this.#closed) return;
     this.#closed = true;
     this.#feed = undefined;
+    await this.presence.close();
     this.#reader?.disconnect();
     this.#commands.disconnect();
     await this.#reading;
@@ -271,37 +307,59 @@ export class RedisBroker implements Broker {
 
   // ---- the feed ------------------------------------------------------------------------
 
-  /** The one blocking read of this node: from `position` on, for as long as the broker is open. */
-  async #read(reader: LogConnection, start: LogPosition): Promise<void> {
-    const [meta, log] = this.#keys;
+  /**
+   * The one blocking read of this node: from `position` on, for as long as the broker is open.
+   * `mark` is what the entry at `position` held, when known.
+   */
+  async #read(reader: LogConnection, start: LogPosition, startMark?: EntryMark): Promise<void> {
+    const log = this.#keys[1];
     let position = start;
+    let mark = startMark;
     let failures = 0;
+    // The epoch is read before the first read, after a read that timed out, after a
+    // reconnection or a failure, after an entry of another epoch, and at least once every
+    // BLOCK_MS while entries keep coming: not on every wake, where it would add a round trip
+    // to every delivery. A log reset (FLUSHALL, a failover) drops or blocks the connection,
+    // leaves the stream idle or shows an entry of a new epoch, so each is still noticed.
+    let epochCheckedAt = Number.NEGATIVE_INFINITY;
+    const checkEpochNext = () => {
+      epochCheckedAt = Number.NEGATIVE_INFINITY;
+    };
+    reader.on('ready', checkEpochNext);
     while (!this.#closed) {
       try {
-        const [epoch, sequence] = await reader.hmget(meta, 'epoch', 'sequence');
-        if (epoch === position.epoch && Number(sequence) < position.sequence) {
+        if (this.#readerReconnected) {
+          // After a reconnection Redis may be another primary (a failover). One promoted
+          // without the newest entries hands their sequences out again, to other updates, so
+          // the entry this node delivered last must still be the same one; if it is not, the
+          // script starts a new epoch and every node's subscribers resume, told.
           const head = await reader.tidingsRewind(
             ...this.#keys,
             position.epoch,
             position.sequence,
             randomUUID(),
+            mark?.id ?? '',
+            mark?.time ?? '',
           );
-          const resumeAfter = { epoch: head[0]!, sequence: 0 };
-          this.#gap(
-            position,
-            resumeAfter,
-            `the Redis log went back from sequence ${position.sequence} to ${sequence} (a failover to a replica that lacked the newest updates): a new epoch starts`,
-          );
-          position = resumeAfter;
-        } else if (epoch !== position.epoch) {
-          const head = await reader.tidingsHead(...this.#keys, randomUUID());
-          const resumeAfter = { epoch: head[0]!, sequence: 0 };
-          this.#gap(
-            position,
-            resumeAfter,
-            'the Redis log was reset (flushed, or failed over to a replica without it)',
-          );
-          position = resumeAfter;
+          this.#readerReconnected = false;
+          if (head[0] !== position.epoch) {
+            const resumeAfter = { epoch: head[0]!, sequence: 0 };
+            this.#gap(
+              position,
+              resumeAfter,
+              `the Redis log no longer holds update ${position.sequence} as this node delivered it (flushed, or failed over to a replica that lacked the newest updates): a new epoch starts`,
+            );
+            position = resumeAfter;
+            mark = undefined;
+          }
+        }
+        if (performance.now() - epochCheckedAt >= BLOCK_MS) {
+          epochCheckedAt = performance.now();
+          const checked = await this.#checkEpoch(reader, position);
+          if (checked !== position) {
+            position = checked;
+            mark = undefined;
+          }
         }
         const reply = (await reader.xread(
           'COUNT',
@@ -316,12 +374,16 @@ export class RedisBroker implements Broker {
           failures = 0;
           this.#setReaderHealth({ ready: true });
         }
+        if (reply === null) checkEpochNext();
         for (const entry of reply?.[0]?.[1] ?? []) {
           if (this.#closed) return;
           const sequence = sequenceOf(entry[0]);
           const stored = decodeEntry(entry, sequence);
           // Of another epoch: the log was reset since the epoch was read; read it again.
-          if (stored.epoch !== position.epoch) break;
+          if (stored.epoch !== position.epoch) {
+            checkEpochNext();
+            break;
+          }
           if (sequence !== position.sequence + 1) {
             this.#gap(
               position,
@@ -330,11 +392,13 @@ export class RedisBroker implements Broker {
             );
           }
           position = { epoch: position.epoch, sequence };
+          mark = markOf(entry);
           this.#metrics.feedUpdates.inc();
           this.#feed?.update(stored);
         }
       } catch (error) {
         if (this.#closed) return;
+        checkEpochNext();
         failures++;
         if (failures === 1) {
           this.#setReaderHealth({
@@ -345,6 +409,41 @@ export class RedisBroker implements Broker {
         await pause(Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** failures));
       }
     }
+  }
+
+  /**
+   * Reads the log's epoch and sequence; when the log was reset or went back since
+   * `position`, starts reading the new epoch from its start, told through a gap.
+   */
+  async #checkEpoch(reader: LogConnection, position: LogPosition): Promise<LogPosition> {
+    const [epoch, sequence] = await reader.hmget(this.#keys[0], 'epoch', 'sequence');
+    if (epoch === position.epoch && Number(sequence) < position.sequence) {
+      const head = await reader.tidingsRewind(
+        ...this.#keys,
+        position.epoch,
+        position.sequence,
+        randomUUID(),
+        '',
+        '',
+      );
+      const resumeAfter = { epoch: head[0]!, sequence: 0 };
+      this.#gap(
+        position,
+        resumeAfter,
+        `the Redis log went back from sequence ${position.sequence} to ${sequence} (a failover to a replica that lacked the newest updates): a new epoch starts`,
+      );
+      position = resumeAfter;
+    } else if (epoch !== position.epoch) {
+      const head = await reader.tidingsHead(...this.#keys, randomUUID());
+      const resumeAfter = { epoch: head[0]!, sequence: 0 };
+      this.#gap(
+        position,
+        resumeAfter,
+        'the Redis log was reset (flushed, or failed over to a replica without it)',
+      );
+      position = resumeAfter;
+    }
+    return position;
   }
 
   #gap(after: LogPosition, resumeAfter: LogPosition, reason: string): void {
@@ -361,21 +460,11 @@ export class RedisBroker implements Broker {
 
   // ---- plumbing ------------------------------------------------------------------------
 
-  /** `name` shows in `CLIENT LIST`, so operators tell the feed from the commands. */
   #connect(name: string, commandTimeout: number): LogConnection {
-    const options: RedisOptions = {
-      lazyConnect: true,
-      // A command while Redis is unreachable fails at once instead of waiting in a queue: the
-      // publisher gets its 503 now, and nothing is sent twice after a reconnection.
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout,
-      connectTimeout: Math.max(commandTimeout, 1000),
-      retryStrategy: (attempt) => Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** attempt),
-      connectionName: name,
-    };
-    const connection = new Redis(this.#options.connection, options) as LogConnection;
+    const connection = createConnection(
+      this.#options.connection,
+      connectionOptions(name, commandTimeout),
+    ) as LogConnection;
     connection.defineCommand('tidingsHead', { numberOfKeys: 3, lua: HEAD_SCRIPT });
     connection.defineCommand('tidingsAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
     connection.defineCommand('tidingsRewind', { numberOfKeys: 3, lua: REWIND_SCRIPT });
@@ -384,22 +473,27 @@ export class RedisBroker implements Broker {
     return connection;
   }
 
-  /** Connects, or fails with the reason the last attempt gave (e.g. ECONNREFUSED). */
-  async #opened(connection: LogConnection): Promise<void> {
-    let reason: Error | undefined;
-    const remember = (error: Error): void => {
-      reason = error;
-    };
-    connection.on('error', remember);
+  /**
+   * Cluster mode is refused up front: the append script touches three keys, which a Cluster
+   * takes only in one hash slot, and no Cluster client is wired in. A server that does not
+   * let us read INFO is taken as it is.
+   */
+  async #refuseCluster(): Promise<void> {
+    let info: string;
     try {
-      await connection.connect();
-    } catch (error) {
-      throw new BrokerUnavailableError(
-        `cannot reach Redis at ${this.address}: ${(reason ?? (error as Error)).message}`,
-      );
-    } finally {
-      connection.off('error', remember);
+      info = await this.#commands.info('cluster');
+    } catch {
+      return;
     }
+    if (/^cluster_enabled:1/m.test(info)) {
+      throw new BrokerConfigError(
+        `Redis at ${this.address} runs in Cluster mode, which the transport does not support; use a standalone Redis or a Sentinel-managed primary (redis+sentinel://)`,
+      );
+    }
+  }
+
+  #opened(connection: LogConnection): Promise<void> {
+    return openConnection(connection, this.address);
   }
 
   async #call<T>(what: string, command: () => Promise<T>): Promise<T> {
@@ -420,6 +514,13 @@ export class RedisBroker implements Broker {
         `Redis at ${this.address} could not ${what}: ${(error as Error).message}`,
       );
     }
+  }
+
+  async #markAt(sequence: number): Promise<EntryMark | undefined> {
+    const [entry] = (await this.#call('read the log', () =>
+      this.#commands.xrange(this.#keys[1], `${sequence}-0`, `${sequence}-0`),
+    )) as Entry[];
+    return entry && markOf(entry);
   }
 
   async #idAt(sequence: number): Promise<string | undefined> {
@@ -446,6 +547,11 @@ const EPOCH_CHANGED: ReplayPage = {
 /** Entry ids are `<sequence>-0`. */
 function sequenceOf(entryId: string): number {
   return Number(entryId.slice(0, entryId.indexOf('-')));
+}
+
+/** The update id and Redis time of an entry: fields `i` and `t` (of e, i, t, u). */
+function markOf(entry: Entry): EntryMark {
+  return { id: entry[1][3]!, time: entry[1][5]! };
 }
 
 /** Fields are written in one order by the append script: e, i, t, u. */

@@ -18,7 +18,7 @@ import {
 } from '@tidings/server';
 import { Registry } from 'prom-client';
 import { RedisBroker } from './redis-broker.js';
-import { parseRedisTransport } from './redis-transport-options.js';
+import { parseRedisTransportText } from './redis-transport-options.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a channel only moves encoded bytes; any stream's map fits
 type AnyEventStream = EventStream<any>;
@@ -101,10 +101,11 @@ export class RedisChannel<E extends EventMap = Record<string, unknown>> {
   static async open<E extends EventMap = Record<string, unknown>>(
     options: RedisChannelOptions,
   ): Promise<RedisChannel<E>> {
-    const url = new URL(options.url);
-    if (!url.searchParams.has('key'))
-      url.searchParams.set('key', `tidings:channel:${options.name}`);
-    const broker = new RedisBroker(parseRedisTransport(url), {
+    // Text, not URL: a Sentinel URL's host list (`a:26379,b:26379`) is more than URL holds.
+    const transport = /[?&]key=/.test(options.url)
+      ? options.url
+      : `${options.url}${options.url.includes('?') ? '&' : '?'}key=${encodeURIComponent(`tidings:channel:${options.name}`)}`;
+    const broker = new RedisBroker(parseRedisTransportText(transport), {
       logger: options.logger ?? createLogger({ level: 'silent' }),
       registry: options.registry ?? new Registry(),
     });

@@ -42,7 +42,7 @@ describe('redis:// transport URLs', () => {
     });
     expect(
       parse(
-        'rediss://user:p%40ss@cache.example:6380/2?key=app&max_events=50&max_age=1h&wait=1&wait_timeout=250ms&timeout=3s',
+        'rediss://user:p%40ss@cache.example:6380/2?key=app&max_events=50&max_age=1h&wait=1&wait_timeout=250ms&timeout=3s&presence_heartbeat=1s&presence_ttl=4s',
       ),
     ).toEqual({
       connection: 'rediss://user:p%40ss@cache.example:6380/2',
@@ -52,6 +52,8 @@ describe('redis:// transport URLs', () => {
       waitReplicas: 1,
       waitTimeoutMs: 250,
       timeoutMs: 3000,
+      presenceHeartbeatMs: 1000,
+      presenceTtlMs: 4000,
     });
   });
 
@@ -61,7 +63,10 @@ describe('redis:// transport URLs', () => {
     ['redis://h:6379?max_age=soon', /max_age: "soon" is not a duration/],
     ['redis://h:6379/cache', /the path must be a database number/],
     ['redis://h:6379?key=a%20b', /key: "a b" is not a key prefix/],
-    ['redis://h:6379?sentinels=a:26379', /Sentinel is not supported/],
+    [
+      'redis://h:6379?sentinels=a:26379',
+      /name the Sentinels in a Sentinel URL instead, e.g. redis\+sentinel:/,
+    ],
     ['redis://h:6379?cluster=1', /unknown parameter "cluster".*takes key, max_events/],
   ])('refuses %s with a line to act on', (text, message) => {
     expect(() => parse(text)).toThrow(BrokerConfigError);
@@ -189,6 +194,24 @@ describe.skipIf(!redisServerBinary)('the Redis broker, beyond the contract', () 
       { upTo: await reader.head(), limit: 10 },
     );
     expect(resumed.outcome).toBe('unknown-id');
+  });
+
+  it('feeds updates without reading the epoch before every read of the stream', async () => {
+    const reader = broker('', 'epoch-reads');
+    const feed = new Feed();
+    await reader.start(feed);
+    await admin.config('RESETSTAT');
+    for (let i = 0; i < 40; i++) {
+      await reader.publish(update(`u${i}`));
+      await until(() => feed.updates.length === i + 1, feed.ids);
+    }
+    const stats = await admin.info('commandstats');
+    const calls = (command: string) =>
+      Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+    // One read per update woke the feed; the epoch is read on a timeout, a reconnection, an
+    // entry of another epoch, or once a second while updates flow: far fewer times.
+    expect(calls('xread')).toBeGreaterThanOrEqual(40);
+    expect(calls('hmget')).toBeLessThan(calls('xread') / 2);
   });
 
   it('refuses a publish when fewer replicas than wait=N confirm it', async () => {

@@ -20,6 +20,7 @@
 import { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../logger.js';
 import type { StoredUpdate, Update } from '../update.js';
+import type { Presence } from './presence.js';
 
 /** A place in the log: after the update with this `sequence`, in this `epoch`. */
 export interface LogPosition {
@@ -129,6 +130,11 @@ export interface Broker {
   /** A name for logs and `/healthz`, e.g. `memory`. */
   readonly name: string;
   /**
+   * Who is subscribed on every node sharing this broker, for the subscriptions API. Started
+   * by the hub only when that API is on; a broker without it gets a one-node presence.
+   */
+  readonly presence?: Presence;
+  /**
    * Starts the live feed; called once, before the hub serves. From the moment the promise
    * resolves, every update the log accepts reaches `feed`, in order.
    */
@@ -172,7 +178,16 @@ export class BrokerUnavailableError extends Error {
   override name = 'BrokerUnavailableError';
 }
 
-export type BrokerFactory = (url: URL, context: BrokerContext) => Broker | Promise<Broker>;
+/**
+ * Creates a broker from its transport URL. `transport` is the URL as written: a factory whose
+ * URLs name several hosts (`redis+sentinel://a:26379,b:26379/…`, which `URL` cannot hold)
+ * reads the host list from it; `url` then holds the first host only.
+ */
+export type BrokerFactory = (
+  url: URL,
+  context: BrokerContext,
+  transport: string,
+) => Broker | Promise<Broker>;
 
 const factories = new Map<string, BrokerFactory>();
 
@@ -197,7 +212,7 @@ export async function createBroker(
 ): Promise<Broker> {
   let url: URL;
   try {
-    url = new URL(transport);
+    url = new URL(firstHostOnly(transport));
   } catch {
     throw new BrokerConfigError(
       `invalid transport URL "${transport}": use e.g. memory:// (known schemes: ${known()})`,
@@ -210,7 +225,14 @@ export async function createBroker(
       `unknown transport "${scheme}://" in "${transport}": known schemes are ${known()}`,
     );
   }
-  return factory(url, context);
+  return factory(url, context, transport);
+}
+
+/** `s://u@a:1,b:2/p` → `s://u@a:1/p`: a host list, cut to its first host so `URL` can read it. */
+function firstHostOnly(transport: string): string {
+  const match = /^([a-z][a-z\d+.-]*:\/\/(?:[^/?#@]*@)?)([^/?#]*)(.*)$/is.exec(transport);
+  if (!match || !match[2]!.includes(',')) return transport;
+  return `${match[1]}${match[2]!.split(',', 1)[0]}${match[3]}`;
 }
 
 /** Positions compare only within an epoch: true when `a` is at or before `b`. */

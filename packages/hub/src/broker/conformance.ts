@@ -23,6 +23,7 @@ import {
   type LogPosition,
   type ReplayFrom,
 } from './broker.js';
+import type { PresenceRecord } from './presence.js';
 
 export interface BrokerConformanceTarget {
   /** A new broker over an empty log of its own, not started. */
@@ -252,6 +253,45 @@ export function describeBrokerConformance(name: string, target: BrokerConformanc
       });
     }
 
+    it('keeps presence: lists the subscribers added, forgets the ones removed', async () => {
+      const { broker } = await started();
+      // Presence is optional: a broker without it gets the hub's one-node presence.
+      if (!broker.presence) return;
+      await broker.presence.start({ departed: () => {} });
+      broker.presence.add(record('urn:uuid:a', 'https://example.com/a'));
+      broker.presence.add(record('urn:uuid:b', 'https://example.com/{id}'));
+      expect(subscribersOf(await broker.presence.list())).toEqual(['urn:uuid:a', 'urn:uuid:b']);
+      broker.presence.remove('urn:uuid:a');
+      broker.presence.remove('urn:uuid:unknown');
+      const listed = await broker.presence.list();
+      expect(listed).toEqual([record('urn:uuid:b', 'https://example.com/{id}')]);
+    });
+
+    if (target.createPeer) {
+      const createPeer = target.createPeer;
+      it('shares presence: a peer lists the subscribers of a node until that node closes', async () => {
+        const { broker } = await started();
+        if (!broker.presence) return;
+        const peer = await createPeer(broker);
+        open.push(peer);
+        await peer.start(new RecordingFeed());
+        await broker.presence.start({ departed: () => {} });
+        await peer.presence!.start({ departed: () => {} });
+        broker.presence.add(record('urn:uuid:on-node', 'https://example.com/a'));
+        peer.presence!.add(record('urn:uuid:on-peer', 'https://example.com/b'));
+        let seen: string[] = [];
+        const lists = (node: Broker, expected: string[]) => async () => {
+          seen = subscribersOf(await node.presence!.list());
+          return seen.join() === expected.join();
+        };
+        const both = ['urn:uuid:on-node', 'urn:uuid:on-peer'];
+        await waitUntil(lists(broker, both), timeoutMs, () => seen);
+        await waitUntil(lists(peer, both), timeoutMs, () => seen);
+        await broker.close();
+        await waitUntil(lists(peer, ['urn:uuid:on-peer']), timeoutMs, () => seen);
+      });
+    }
+
     if (target.makeUnavailable) {
       const makeUnavailable = target.makeUnavailable;
       it('fails fast with BrokerUnavailableError while unreachable, then resumes its feed', async () => {
@@ -327,6 +367,19 @@ class RecordingFeed implements BrokerFeed {
       () => `${this.updates.length} of ${count} updates`,
     );
   }
+}
+
+function record(subscriber: string, topic: string): PresenceRecord {
+  return {
+    subscriber,
+    draft08: false,
+    matchers: [{ matchType: 'exact', match: topic }],
+    payload: { user: subscriber },
+  };
+}
+
+function subscribersOf(records: readonly PresenceRecord[]): string[] {
+  return records.map((listed) => listed.subscriber).sort();
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type ReplayPage,
   registerBroker,
 } from './broker.js';
+import { MemoryPresence } from './presence.js';
 
 export interface MemoryBrokerOptions {
   /** Updates kept for replay; `0` keeps none. Default 10 000. */
@@ -37,6 +38,7 @@ export const MEMORY_DEFAULTS = { maxEvents: 10_000, maxBytes: 64 * 1024 * 1024, 
 export class MemoryBroker implements Broker {
   readonly name = 'memory';
   readonly epoch = randomUUID();
+  readonly presence = new MemoryPresence();
   readonly #history: History<StoredUpdate> | undefined;
   #sequence = 0;
   #lastId: string | undefined;
@@ -162,6 +164,7 @@ export class MemoryBroker implements Broker {
   async close(): Promise<void> {
     this.#closed = true;
     this.#feed = undefined;
+    await this.presence.close();
   }
 
   #assertOpen(): void {

@@ -3,7 +3,13 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { mintToken } from '../auth/index.js';
-import { HttpPublisher, LoadFleet, type SequenceCounts, type SseTarget } from '../load/index.js';
+import {
+  DEFAULT_PUBLISH_CONNECTIONS,
+  HttpPublisher,
+  LoadFleet,
+  type SequenceCounts,
+  type SseTarget,
+} from '../load/index.js';
 import { benchResult } from './bench/bench-result.js';
 import { htmlReport } from './bench/html-report.js';
 import { textReport } from './bench/text-report.js';
@@ -88,6 +94,16 @@ export const BENCH_OPTIONS: readonly OptionSpec[] = [
     description: 'Token the subscribers send (for a hub that refuses anonymous subscribers)',
   },
   {
+    name: 'publish-connections',
+    type: 'integer',
+    placeholder: 'count',
+    defaultText: String(DEFAULT_PUBLISH_CONNECTIONS),
+    min: 1,
+    max: 10_000,
+    description:
+      'Keep-alive connections the publisher spreads its requests over (one request each at a time)',
+  },
+  {
     name: 'processes',
     type: 'integer',
     placeholder: 'count',
@@ -125,6 +141,7 @@ Options:
 ${formatOptionsHelp(BENCH_OPTIONS)}
 
 Exit code 1 when every subscriber was refused or every publish failed.
+What each figure means, and how to size a hub with it: docs/bench.md.
 
 Examples:
   tidings bench --hub http://localhost:3000 --jwt-key "$SECRET" -n 1000 -r 100 -d 30s
@@ -146,6 +163,8 @@ export async function bench(argv: readonly string[], io: CliIo): Promise<number>
   const rate = (values.rate as number | undefined) ?? 10;
   const durationMs = (values.duration as number | undefined) ?? 10_000;
   const warmupMs = (values.warmup as number | undefined) ?? 1_000;
+  const publishConnections =
+    (values['publish-connections'] as number | undefined) ?? DEFAULT_PUBLISH_CONNECTIONS;
   const processes =
     (values.processes as number | undefined) ??
     Math.max(1, Math.ceil(subscribers / CONNECTIONS_PER_PROCESS));
@@ -180,7 +199,14 @@ export async function bench(argv: readonly string[], io: CliIo): Promise<number>
   const startedAt = new Date();
   const progress = io.stdout.isTTY === true ? new ProgressLine(io.stdout) : undefined;
   const fleet = LoadFleet.start(processes, []);
-  const publisher = new HttpPublisher({ url, token, topic, marker, insecure });
+  const publisher = new HttpPublisher({
+    url,
+    token,
+    topic,
+    marker,
+    insecure,
+    connections: publishConnections,
+  });
   try {
     await fleet.trackSequence(marker);
     progress?.show(`connecting ${subscribers} subscribers to ${url.host}…`);
@@ -230,7 +256,7 @@ export async function bench(argv: readonly string[], io: CliIo): Promise<number>
         hub: url,
         topic,
         marker,
-        options: { subscribers, rate, durationMs, warmupMs, processes },
+        options: { subscribers, rate, durationMs, warmupMs, processes, publishConnections },
         connect,
         publish,
         window,

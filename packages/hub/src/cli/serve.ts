@@ -10,8 +10,14 @@ import { parseWorkerCount } from '../cluster/worker-count.js';
 import '../broker/memory-broker.js';
 import { Hub } from '../hub.js';
 import { HUB_DEFAULTS, HUB_OPTION_RANGES, type HubOptions, isCookieName } from '../hub-options.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { HUB_PATH } from '../protocol/draft-07.js';
+import {
+  startTracingSdk,
+  type TracingPlan,
+  type TracingSdk,
+  tracingPlan,
+} from '../tracing/otel-sdk.js';
 import {
   CommandFailure,
   EXIT_CODES_HELP,
@@ -84,7 +90,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: HUB_DEFAULTS.transport,
     placeholder: 'url',
     description:
-      'Broker, chosen by URL scheme. memory://[?max_events=10000&max_bytes=64MiB&max_age=1h] keeps history in this process; redis://[user:pass@]host:port[/db][?key=tidings&max_events=10000&max_age=24h&wait=0&timeout=2s] (rediss:// for TLS; needs @tidings/redis; no Sentinel or Cluster) shares it between hubs',
+      'Broker, chosen by URL scheme. memory://[?max_events=10000&max_bytes=64MiB&max_age=1h] keeps history in this process; redis://[user:pass@]host:port[/db][?key=tidings&max_events=10000&max_age=24h&wait=0&timeout=2s&presence_heartbeat=5s&presence_ttl=15s] (rediss:// for TLS; needs @tidings/redis) shares it between hubs; redis+sentinel://[user:pass@]host:26379[,host2:26379]/<master name>[/db][?...&sentinel_password=…] (rediss+sentinel:// for TLS) finds the primary through Redis Sentinel and follows its failovers. Redis Cluster is refused',
   },
   {
     name: 'workers',
@@ -342,7 +348,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     type: 'boolean',
     env: 'TIDINGS_DEV',
     description:
-      'Local development: anonymous subscribers, CORS for any origin, a generated secret and publisher token (printed), the dashboard can publish',
+      'Local development: anonymous subscribers, CORS for any origin, a generated secret and publisher token (printed), the dashboard can publish and mint tokens',
   },
   { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
 ];
@@ -542,6 +548,7 @@ export async function resolveServeConfig(
     admin: dev ? 'public' : 'separate',
     dashboard: get<boolean>('dashboard'),
     devPublisherToken: devToken,
+    devSecret: dev ? publisherSecret : undefined,
     shutdownRetryMs: get<number>('shutdown-retry'),
     shutdownTimeoutMs: get<number>('shutdown-timeout'),
     mercureDrafts: drafts as ('07' | '08')[],
@@ -578,9 +585,12 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
     io.stdout.write(SERVE_HELP);
     return 0;
   }
+  // Read before anything starts, so a wrong OTEL_* variable is a usage error said once
+  // (by the primary of --workers, whose workers each start their own SDK).
+  const tracing = tracingPlan(io.env);
   if (config.workers !== undefined && cluster.isPrimary) return servePrimary(config, argv, io);
   const worker = config.workers === undefined ? undefined : workerLink(io);
-  return serveHub(config, worker?.io ?? io, worker);
+  return serveHub(config, worker?.io ?? io, worker, tracing);
 }
 
 /** The primary of `--workers`: no hub of its own; the banner once every worker listens. */
@@ -613,15 +623,24 @@ async function serveHub(
   config: ServeConfig,
   io: CliIo,
   worker: WorkerLink | undefined,
+  tracing: TracingPlan,
 ): Promise<number> {
   const rootLogger = createLogger({ level: config.logLevel, format: config.logFormat });
   const logger = worker === undefined ? rootLogger : rootLogger.child({ worker: worker.id });
-  const hub = await Hub.create({
-    ...config.hubOptions,
-    // A worker's dashboard would show one process of N: the primary's admin address says so.
-    ...(worker === undefined ? {} : { admin: 'separate' as const }),
-    logger,
-  });
+  // Registered before the hub exists, so its first publish is traced.
+  const sdk = await startTracingSdk(tracing, { name: 'tidings-hub', version: hubVersion() });
+  let hub: Hub;
+  try {
+    hub = await Hub.create({
+      ...config.hubOptions,
+      // A worker's dashboard would show one process of N: the primary's admin address says so.
+      ...(worker === undefined ? {} : { admin: 'separate' as const }),
+      logger,
+    });
+  } catch (error) {
+    await sdk?.shutdown();
+    throw error;
+  }
   let address: { port: number };
   try {
     address = await hub.listen(config.port, config.host, config.tls.security);
@@ -629,6 +648,7 @@ async function serveHub(
     // Nothing was served: the one line below says all, without shutdown logs before it.
     logger.level = 'silent';
     await hub.close();
+    await flushTracing(sdk, logger);
     throw listenFailure(error as NodeJS.ErrnoException, config);
   }
   let adminAddress: { port: number } | undefined;
@@ -638,6 +658,7 @@ async function serveHub(
       adminAddress = await hub.listenAdmin(port, host);
     } catch (error) {
       await hub.close();
+      await flushTracing(sdk, logger);
       if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new UsageError(
           `admin port ${port} is already in use: pick another with --admin-listen`,
@@ -680,7 +701,8 @@ async function serveHub(
       stopping = true;
       logger.info({ signal }, 'shutting down');
       hub.close().then(
-        () => resolve(EXIT_OK),
+        // The spans of the last updates are exported before the process ends.
+        () => flushTracing(sdk, logger).then(() => resolve(EXIT_OK)),
         (error: unknown) => {
           logger.error({ err: error }, 'shutdown failed');
           resolve(EXIT_FAILURE);
@@ -698,6 +720,22 @@ async function serveHub(
   if (tlsStep !== undefined) reloadSteps.push(tlsStep);
   io.onSignal('SIGHUP', () => void reloadOnHangup(reloadSteps, logger));
   return done;
+}
+
+/** Exports what the SDK still holds; a collector that cannot take it does not fail the stop. */
+async function flushTracing(sdk: TracingSdk | undefined, logger: Logger): Promise<void> {
+  try {
+    await sdk?.shutdown();
+  } catch (error) {
+    logger.warn({ err: error }, 'the last spans could not be exported');
+  }
+}
+
+function hubVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
 }
 
 /** The host of the listening address as the banner shows it. */
@@ -787,7 +825,7 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-const REDIS_SCHEMES = ['redis', 'rediss'];
+const REDIS_SCHEMES = ['redis', 'rediss', 'redis+sentinel', 'rediss+sentinel'];
 
 /** `@tidings/redis` registers the Redis schemes when imported; it is installed separately. */
 async function loadRedisTransport(scheme: string): Promise<void> {

@@ -1,5 +1,6 @@
+export { ClientModules, MODULES_PATH } from './client-modules.js';
 export {
-  DASHBOARD_CONTENT_SECURITY_POLICY,
   type DashboardOptions,
+  dashboardContentSecurityPolicy,
   renderDashboard,
 } from './render-dashboard.js';

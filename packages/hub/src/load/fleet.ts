@@ -182,6 +182,7 @@ export class LoadFleet {
       dropped: sum(results.map((r) => r.dropped)),
       duplicated: sum(results.map((r) => r.duplicated)),
       outOfOrder: sum(results.map((r) => r.outOfOrder)),
+      overtaken: sum(results.map((r) => r.overtaken)),
     };
   }
 

@@ -13,7 +13,15 @@ export interface HttpPublisherTarget {
   marker: string;
   /** HTTPS: accept a certificate no trusted authority signed. */
   insecure?: boolean;
+  /**
+   * Keep-alive connections publishes are spread over (default {@link DEFAULT_PUBLISH_CONNECTIONS}):
+   * one connection carries one request at a time, so at a high rate or against a slow hub
+   * too few would make the publisher the bottleneck.
+   */
+  connections?: number;
 }
+
+export const DEFAULT_PUBLISH_CONNECTIONS = 64;
 
 export interface PublishRun {
   /** Updates sent; the last carried this number (they run from 1). */
@@ -25,11 +33,13 @@ export interface PublishRun {
 }
 
 /**
- * Publishes numbered updates to a hub at a steady rate, over keep-alive connections, as a
- * Mercure form (`topic`, `data`). Each update's data is
- * `{"marker":"<marker>","n":<number>,"t":<due time in µs>}`: the load processes read `t` for
- * the latency (one machine's monotonic clock, so publisher and subscribers must share it)
- * and `n` for what was dropped, duplicated or reordered.
+ * Publishes numbered updates to a hub at a steady rate, over a pool of keep-alive
+ * connections, as a Mercure form (`topic`, `data`). Each update's data is
+ * `{"marker":"<marker>","n":<number>,"a":<answered through>,"t":<due time in µs>}`: the load
+ * processes read `t` for the latency (one machine's monotonic clock, so publisher and
+ * subscribers must share it), `n` for what was dropped, duplicated or reordered, and `a` (every
+ * update up to that number had been answered when this one was sent) to tell a reorder by the
+ * hub from two publishes that overtook each other on their way to it (see SequenceWindow).
  *
  * An update is stamped with the time it was due, not when it left: a publisher that falls
  * behind shows up as latency rather than hiding it.
@@ -38,19 +48,25 @@ export class HttpPublisher {
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
   private sequence = 0;
+  /** Every update up to this number has been answered (successfully or not). */
+  private answeredThrough = 0;
+  /** Answered numbers above {@link answeredThrough}, waiting for the ones before them. */
+  private readonly answeredAhead = new Set<number>();
   /** Updates sent so far (for a progress line). */
   sent = 0;
   failed = 0;
 
   constructor(private readonly target: HttpPublisherTarget) {
     const https = target.url.protocol === 'https:';
+    const maxSockets = target.connections ?? DEFAULT_PUBLISH_CONNECTIONS;
+    if (!Number.isInteger(maxSockets) || maxSockets < 1) {
+      throw new RangeError(`connections must be a whole number of at least 1, got ${maxSockets}`);
+    }
+    // Idle connections stay open (maxFreeSockets) so a steady rate never pays a new handshake.
+    const pool = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
     this.agent = https
-      ? new HttpsAgent({
-          keepAlive: true,
-          maxSockets: 64,
-          rejectUnauthorized: target.insecure !== true,
-        })
-      : new HttpAgent({ keepAlive: true, maxSockets: 64 });
+      ? new HttpsAgent({ ...pool, rejectUnauthorized: target.insecure !== true })
+      : new HttpAgent(pool);
     this.send = https ? httpsRequest : httpRequest;
   }
 
@@ -100,14 +116,24 @@ export class HttpPublisher {
   async publishOne(dueMicros = nowMicros()): Promise<string> {
     const n = ++this.sequence;
     this.sent++;
-    const data = `{"marker":${JSON.stringify(this.target.marker)},"n":${n},"t":${dueMicros}}`;
+    const data = `{"marker":${JSON.stringify(this.target.marker)},"n":${n},"a":${this.answeredThrough},"t":${dueMicros}}`;
     const body = new URLSearchParams({ topic: this.target.topic, data }).toString();
     const first = await this.post(body);
-    if (first !== 'retry') return first;
     // A keep-alive connection the hub closed just as it was reused: the update never reached
     // the hub, so it is sent again on a new connection (as Node's `reusedSocket` docs advise).
-    const second = await this.post(body);
-    return second === 'retry' ? 'ECONNRESET' : second;
+    const outcome = first !== 'retry' ? first : await this.post(body);
+    this.answered(n);
+    return outcome === 'retry' ? 'ECONNRESET' : outcome;
+  }
+
+  /** The mark moves past `n` once every update before it has been answered too. */
+  private answered(n: number): void {
+    if (n !== this.answeredThrough + 1) {
+      this.answeredAhead.add(n);
+      return;
+    }
+    this.answeredThrough = n;
+    while (this.answeredAhead.delete(this.answeredThrough + 1)) this.answeredThrough++;
   }
 
   private post(body: string): Promise<string> {

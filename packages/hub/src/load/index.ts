@@ -8,7 +8,12 @@ export { RpcChild, track } from './child-process.js';
 export { nowMicros } from './clock.js';
 export { type FleetMarker, type FleetWindow, LoadFleet, setLoadExecArgv } from './fleet.js';
 export { bucketUpperEdgeMicros, type HistogramSnapshot, LatencyHistogram } from './histogram.js';
-export { HttpPublisher, type HttpPublisherTarget, type PublishRun } from './http-publisher.js';
+export {
+  DEFAULT_PUBLISH_CONNECTIONS,
+  HttpPublisher,
+  type HttpPublisherTarget,
+  type PublishRun,
+} from './http-publisher.js';
 export type {
   ConnectResult,
   IdleResult,
@@ -24,6 +29,7 @@ export {
   addSequenceCounts,
   markerField,
   NO_SEQUENCE,
+  readAnsweredThrough,
   readSequenceNumber,
   SEQUENCE_WINDOW,
   type SequenceCounts,

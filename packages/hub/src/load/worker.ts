@@ -20,6 +20,7 @@ import {
   addSequenceCounts,
   markerField,
   NO_SEQUENCE,
+  readAnsweredThrough,
   readSequenceNumber,
   SequenceWindow,
 } from './sequence-window.js';
@@ -75,7 +76,10 @@ const sink: SseSocketSink = {
     }
     if (sequenceField !== undefined) {
       const n = readSequenceNumber(data, sequenceField);
-      if (n >= 0) sequences.get(connection)?.record(n);
+      if (n >= 0) {
+        const answered = readAnsweredThrough(data);
+        sequences.get(connection)?.record(n, answered >= 0 ? answered : undefined);
+      }
     }
     if (marker !== undefined && connection.markerAt === 0 && data.includes(marker)) {
       connection.markerAt = now;

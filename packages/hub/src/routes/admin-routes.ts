@@ -1,6 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConnectionLimiter } from '../connection-limiter.js';
-import { DASHBOARD_CONTENT_SECURITY_POLICY, renderDashboard } from '../dashboard/index.js';
+import {
+  ClientModules,
+  dashboardContentSecurityPolicy,
+  MODULES_PATH,
+  renderDashboard,
+} from '../dashboard/index.js';
 import { clientAddress } from '../http/client-address.js';
 import { sendText } from '../http/respond.js';
 import type { ResolvedHubOptions } from '../hub-options.js';
@@ -79,8 +84,24 @@ export class AdminRoutes {
         sendText(response, 200, options.devPublisherToken, { 'Cache-Control': 'no-store' });
         return true;
       default:
+        if (options.dashboard && path.startsWith(MODULES_PATH))
+          return this.#sendModule(response, path);
         return false;
     }
+  }
+
+  /** A module of `@tidings/client` for the page; its URL names its content, so it never changes. */
+  #sendModule(response: ServerResponse, path: string): boolean {
+    const body = ClientModules.load().find(path);
+    if (body === undefined) return false;
+    response.writeHead(200, {
+      'Content-Type': 'text/javascript; charset=utf-8',
+      'Content-Length': String(body.length),
+      'Cache-Control': 'public, max-age=31536000, immutable',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    response.end(body);
+    return true;
   }
 
   #openStats(
@@ -102,6 +123,8 @@ export class AdminRoutes {
         hubPath: HUB_PATH,
         statsPath: STATS_PATH,
         publisherToken: this.#options.devPublisherToken,
+        mint: this.#options.devSecret !== undefined,
+        cookieName: this.#options.auth.cookieName,
       }),
     );
     const body = this.#dashboardHtml;
@@ -111,7 +134,7 @@ export class AdminRoutes {
       // The page may carry a publisher token (development mode): never cache or frame it.
       'Cache-Control': 'no-store',
       // Only the page's own inline script and style run, and it talks only to this origin.
-      'Content-Security-Policy': DASHBOARD_CONTENT_SECURITY_POLICY,
+      'Content-Security-Policy': dashboardContentSecurityPolicy(),
       'X-Frame-Options': 'DENY',
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',

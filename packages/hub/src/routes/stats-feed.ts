@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeEventBytes } from '@tidings/protocol';
 import { EventStream } from '@tidings/server';
+import type { LatencySummary } from '../admin/latency-window.js';
 import type { HubMetrics } from '../metrics.js';
 
 /** What the dashboard shows, sent as `event: stats` once per second. */
@@ -12,6 +13,8 @@ export interface HubStats {
   /** Updates fanned out in the last second (published on any node sharing the broker). */
   eventsPerSecond: number;
   uptimeSeconds: number;
+  /** Publish-to-write latency over the last ten seconds on this node. */
+  latency: LatencySummary;
 }
 
 /**
@@ -66,6 +69,7 @@ export class StatsFeed {
       delivered: m.delivered,
       eventsPerSecond: this.#eventsPerSecond,
       uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
+      latency: m.recentPublishToWrite.summary(),
     };
   }
 

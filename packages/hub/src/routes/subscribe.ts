@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventStream } from '@tidings/server';
 import type { Principal } from '../auth/index.js';
 import type { ReplayFrom } from '../broker/broker.js';
+import type { PresenceRecord } from '../broker/presence.js';
 import { createUpdateId } from '../event-id.js';
 import { clientAddress } from '../http/client-address.js';
 import { HttpError } from '../http/http-error.js';
@@ -20,8 +21,8 @@ import { type StartedReplay, startReplay, writeReplay } from '../replay.js';
 import { Subscriber } from '../subscriber.js';
 import {
   draft08SubscriptionDocuments,
-  isDraft08,
   markDraft08,
+  presenceRecord,
   SUBSCRIPTION_EVENT_TYPE,
   subscriptionDocuments,
 } from '../subscription-events.js';
@@ -82,7 +83,7 @@ export async function handleSubscribe(
   try {
     // Subscription events go out before the subscriber is registered, as Mercure does: a
     // subscriber does not receive its own arrival live.
-    if (options.subscriptions) await announce(context, subscriber, true);
+    if (options.subscriptions) await announce(context, presenceRecord(subscriber), true);
     context.register(subscriber);
 
     const replay =
@@ -167,17 +168,20 @@ async function goLive(
   await context.fanOut.release(subscriber, stream, replay?.upTo);
 }
 
-/** Publishes the subscription events of a subscriber arriving (`active`) or leaving. */
+/**
+ * Publishes the subscription events of a subscriber arriving (`active`) or leaving: of this
+ * node, or of a node that stopped without saying so (its presence record).
+ */
 export function announce(
   context: HubContext,
-  subscriber: Subscriber,
+  record: PresenceRecord,
   active: boolean,
 ): Promise<void> {
   // Draft-08 subscribers get draft-08 documents, under the reserved event type `mercure`.
-  const draft08 = isDraft08(subscriber);
+  const draft08 = record.draft08;
   const documents = draft08
-    ? draft08SubscriptionDocuments(subscriber, active)
-    : subscriptionDocuments(subscriber, active, { context: true });
+    ? draft08SubscriptionDocuments(record, active)
+    : subscriptionDocuments(record, active, { context: true });
   const updates = documents.map((document) =>
     context.publishOwn({
       topics: [document.id],
@@ -192,7 +196,7 @@ export function announce(
     () => undefined,
     (error: unknown) => {
       context.logger.warn(
-        { err: error, subscriber: subscriber.id },
+        { err: error, subscriber: record.subscriber },
         'subscription event not published',
       );
     },

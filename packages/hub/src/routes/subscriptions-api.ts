@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthError, claimSelectors, DRAFT_08_COOKIE, resourceMetadataUrl } from '../auth/index.js';
+import { BrokerUnavailableError } from '../broker/broker.js';
+import type { PresenceRecord } from '../broker/presence.js';
 import { HttpError } from '../http/http-error.js';
 import { hubUrlOf } from '../http/hub-url.js';
 import type { RequestTarget } from '../http/request-target.js';
@@ -13,7 +15,6 @@ import {
 } from '../protocol/draft-07.js';
 import {
   draft08SubscriptionDocuments,
-  isDraft08,
   JSONLD_CONTEXT,
   subscriptionDocuments,
 } from '../subscription-events.js';
@@ -23,8 +24,38 @@ import { SelectorSet, TopicSelectorError } from '../topic-selector.js';
 const JSONLD = 'application/ld+json';
 
 /**
+ * Every subscriber of every node sharing the broker (presence).
+ *
+ * @throws HttpError 503 with Retry-After when presence cannot be read (its backend is down).
+ */
+function listPresence(context: HubContext): Promise<PresenceRecord[]> {
+  const presence = context.presence;
+  if (presence === undefined) throw new Error('the subscriptions API is on without presence');
+  return readable(presence.list());
+}
+
+/** The newest event id, for the ETag and the reconciliation cursor. */
+async function lastEventIdOf(context: HubContext): Promise<string> {
+  return (await readable(context.broker.head())).lastEventId ?? EARLIEST;
+}
+
+/** What the broker could not read right now becomes a 503 that says so. */
+async function readable<T>(reading: Promise<T>): Promise<T> {
+  try {
+    return await reading;
+  } catch (error) {
+    if (!(error instanceof BrokerUnavailableError)) throw error;
+    throw new HttpError(
+      503,
+      `the subscriptions API cannot read the hub's shared state right now: ${error.message}`,
+      { 'Retry-After': '1' },
+    );
+  }
+}
+
+/**
  * `GET /.well-known/mercure/subscriptions[/{topic}[/{subscriber}]]`: the active
- * subscriptions of this hub node, as JSON-LD.
+ * subscriptions of every hub node sharing the broker, as JSON-LD.
  *
  * "To access to the URLs exposed by the web API, clients MUST be authorized [...] The
  * requested URL MUST match at least one of the topic selectors provided in the
@@ -63,7 +94,7 @@ export async function handleSubscriptionsApi(
     throw new HttpError(403, `the token's mercure.subscribe claim does not match ${target.path}`);
   }
 
-  const lastEventID = (await context.broker.head()).lastEventId ?? EARLIEST;
+  const lastEventID = await lastEventIdOf(context);
   // "As data returned by this web API is volatile, clients SHOULD validate that a response
   // coming from cache is still valid": the last event id changes whenever anything does.
   const etag = `"${toHeaderBytes(lastEventID).replaceAll('%', '%25').replaceAll('"', '%22')}"`;
@@ -76,10 +107,11 @@ export async function handleSubscriptionsApi(
     return;
   }
 
+  const records = await listPresence(context);
   if (api.subscriber !== undefined) {
-    for (const subscriber of context.fanOut.index.values()) {
-      if (subscriber.id !== api.subscriber) continue;
-      const [document] = subscriptionDocuments(subscriber, true, {
+    for (const record of records) {
+      if (record.subscriber !== api.subscriber) continue;
+      const [document] = subscriptionDocuments(record, true, {
         context: true,
         topic: api.topic,
       });
@@ -92,8 +124,8 @@ export async function handleSubscriptionsApi(
   }
 
   const subscriptions = [];
-  for (const subscriber of context.fanOut.index.values()) {
-    subscriptions.push(...subscriptionDocuments(subscriber, true, { topic: api.topic }));
+  for (const record of records) {
+    subscriptions.push(...subscriptionDocuments(record, true, { topic: api.topic }));
   }
   sendJson(
     response,
@@ -200,7 +232,7 @@ export async function handleDraft08SubscriptionsApi(
     throw error;
   }
 
-  const lastEventId = (await context.broker.head()).lastEventId ?? EARLIEST;
+  const lastEventId = await lastEventIdOf(context);
   const cursor = toHeaderBytes(lastEventId).replaceAll('"', '%22');
   const headers = {
     ...corsHeaders,
@@ -209,9 +241,9 @@ export async function handleDraft08SubscriptionsApi(
     'Cache-Control': 'must-revalidate',
   };
   const documents = [];
-  for (const subscriber of context.fanOut.index.values()) {
-    if (!isDraft08(subscriber)) continue;
-    for (const document of draft08SubscriptionDocuments(subscriber, true)) {
+  for (const record of await listPresence(context)) {
+    if (!record.draft08) continue;
+    for (const document of draft08SubscriptionDocuments(record, true)) {
       if (api.matchType !== undefined && document.match_type !== api.matchType) continue;
       if (api.match !== undefined && document.match !== api.match) continue;
       if (api.subscriber !== undefined && document.subscriber !== api.subscriber) continue;

@@ -30,6 +30,7 @@ export interface BenchResult {
     durationMs: number;
     warmupMs: number;
     processes: number;
+    publishConnections: number;
   };
   subscribers: {
     requested: number;
@@ -57,7 +58,10 @@ export interface BenchResult {
     /** Updates a subscriber never received, summed over the subscribers. */
     dropped: number;
     duplicated: number;
+    /** Delivered after a later update, though the hub had acknowledged it before that one was sent. */
     outOfOrder: number;
+    /** Delivered after a later update that was published while it was still in flight (not the hub's doing). */
+    overtaken: number;
   };
   /** Publish-to-receive latency of the deliveries in the measured window. */
   latency: {
@@ -122,6 +126,7 @@ export function benchResult(m: BenchMeasurements): BenchResult {
       dropped: m.sequence.dropped,
       duplicated: m.sequence.duplicated,
       outOfOrder: m.sequence.outOfOrder,
+      overtaken: m.sequence.overtaken,
     },
     latency: {
       samples: latency.count,

@@ -21,12 +21,12 @@ export function htmlReport(result: BenchResult): string {
     ],
     [
       'published',
-      `${publishing.published} updates at ${options.rate}/s for ${options.durationMs / 1000}s (+${options.warmupMs / 1000}s warm-up), ${publishing.failed} failed`,
+      `${publishing.published} updates at ${options.rate}/s for ${options.durationMs / 1000}s (+${options.warmupMs / 1000}s warm-up) over up to ${options.publishConnections} connections, ${publishing.failed} failed`,
     ],
     ['deliveries/s', count(deliveries.perSecond)],
     [
       'received',
-      `${deliveries.received} of ${deliveries.expected}: ${deliveries.dropped} dropped, ${deliveries.duplicated} duplicated, ${deliveries.outOfOrder} out of order`,
+      `${deliveries.received} of ${deliveries.expected}: ${deliveries.dropped} dropped, ${deliveries.duplicated} duplicated, ${deliveries.outOfOrder} out of order, ${deliveries.overtaken} overtaken in flight`,
     ],
     [
       'latency',

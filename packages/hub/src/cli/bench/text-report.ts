@@ -10,12 +10,15 @@ export function textReport(result: BenchResult): string {
         ? `, ${subscribers.refused} refused (${reasons(subscribers.refusedReasons)})`
         : '') +
       (subscribers.closedByHub > 0 ? `, ${subscribers.closedByHub} closed by the hub` : ''),
-    `  published    ${publishing.published} updates at ${options.rate}/s` +
+    `  published    ${publishing.published} updates at ${options.rate}/s over up to ${options.publishConnections} connections` +
       (publishing.failed > 0
         ? `, ${publishing.failed} failed (${reasons(publishing.failures)})`
         : ''),
     `  deliveries   ${count(deliveries.perSecond)}/s; ${deliveries.received} of ${deliveries.expected} received, ` +
-      `${deliveries.dropped} dropped, ${deliveries.duplicated} duplicated, ${deliveries.outOfOrder} out of order`,
+      `${deliveries.dropped} dropped, ${deliveries.duplicated} duplicated, ${deliveries.outOfOrder} out of order` +
+      (deliveries.overtaken > 0
+        ? ` (${deliveries.overtaken} more overtaken by an update published at the same time: not the hub's doing)`
+        : ''),
     `  latency      p50 ${ms(latency.p50Ms)}  p90 ${ms(latency.p90Ms)}  p99 ${ms(latency.p99Ms)}  max ${ms(latency.maxMs)}  (${latency.samples} samples, after ${options.warmupMs / 1000}s warm-up)`,
   ];
   if (latency.bars.length > 0) {
