@@ -26,7 +26,7 @@ import {
   SignJWT,
   UnsecuredJWT,
 } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { requireBinary } from '../../../test-support/binaries.js';
 
 const PUBLISHER_SECRET = 'publisher-secret-of-at-least-32-bytes!';
@@ -255,6 +255,65 @@ describe('Authenticator: claims and expiry', () => {
     const auth = await Authenticator.create(config({ clockToleranceSeconds: 30 }));
     const token = await sign({ exp: Math.floor(Date.now() / 1000) - 5 }, secret(SUBSCRIBER_SECRET));
     expect(await auth.authenticate(bearer(token), 'subscriber')).toBeDefined();
+  });
+});
+
+describe('Authenticator: a token verified before', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('is refused as expired from the second its exp passes, clock tolerance included', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const now = Math.floor(Date.now() / 1000);
+    vi.setSystemTime(now * 1000);
+    const auth = await Authenticator.create(config({ clockToleranceSeconds: 5 }));
+    const token = await sign({ exp: now + 10 }, secret(PUBLISHER_SECRET));
+    expect(await auth.authenticate(bearer(token), 'publisher')).toBeDefined();
+    vi.setSystemTime((now + 14) * 1000);
+    expect(await auth.authenticate(bearer(token), 'publisher')).toBeDefined();
+    vi.setSystemTime((now + 15) * 1000);
+    expect(await outcome(auth.authenticate(bearer(token), 'publisher'))).toMatchObject({
+      status: 401,
+      code: 'expired',
+    });
+  });
+
+  it('as a publisher says nothing about the subscriber key', async () => {
+    const auth = await Authenticator.create(config());
+    const token = await sign({ mercure: { publish: ['*'] } }, secret(PUBLISHER_SECRET));
+    expect(await auth.authenticate(bearer(token), 'publisher')).toBeDefined();
+    expect(await outcome(auth.authenticate(bearer(token), 'subscriber'))).toMatchObject({
+      status: 401,
+      code: 'bad-signature',
+    });
+  });
+
+  it('still has its claims read per request: a draft-08 token against each hub URL', async () => {
+    const auth = await Authenticator.create(config());
+    const token = await new SignJWT({
+      authorization_details: [{ type: 'mercure', actions: ['publish'], locations: ['*'] }],
+    })
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .setSubject('publisher')
+      .setIssuer('https://issuer.example')
+      .setAudience(`${HUB}/.well-known/mercure`)
+      .setJti('jti-1')
+      .sign(secret(PUBLISHER_SECRET));
+    const asked = (hubUrl: string) => ({ ...bearer(token), hubUrl, draft: '08' as const });
+    expect(await auth.authenticate(asked(`${HUB}/.well-known/mercure`), 'publisher')).toMatchObject(
+      { draft: '08' },
+    );
+    expect(
+      await outcome(
+        auth.authenticate(asked('https://other.example/.well-known/mercure'), 'publisher'),
+      ),
+    ).toMatchObject({
+      status: 401,
+      message: expect.stringMatching(/"aud" .* does not name this hub/),
+    });
   });
 });
 

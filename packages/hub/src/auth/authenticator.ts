@@ -6,6 +6,7 @@ import { isAccessToken, readAccessToken } from './authorization-details.js';
 import { type MercureClaims, readMercureClaims } from './claims.js';
 import { type KeyConfig, type KeyRole, loadVerificationKey, type VerificationKey } from './keys.js';
 import { type AuthRequest, DRAFT_08_COOKIE, findToken, type TokenSource } from './token-source.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 import { verifyToken } from './verify-token.js';
 
 export interface AuthConfig {
@@ -63,6 +64,8 @@ export class Authenticator {
   readonly #clockTolerance: number;
   readonly #issuer: string | undefined;
   readonly #audience: string | undefined;
+  /** One per role: the two keys may differ, and a token verified by one says nothing of the other. */
+  readonly #verified: Record<KeyRole, VerifiedTokenCache>;
 
   private constructor(config: AuthConfig, keys: Record<KeyRole, VerificationKey>) {
     this.allowedOrigins = new AllowedOrigins(config.allowedOrigins);
@@ -74,6 +77,10 @@ export class Authenticator {
     this.#clockTolerance = config.clockToleranceSeconds ?? 0;
     this.#issuer = config.issuer;
     this.#audience = config.audience;
+    this.#verified = {
+      publisher: new VerifiedTokenCache(this.#clockTolerance),
+      subscriber: new VerifiedTokenCache(this.#clockTolerance),
+    };
   }
 
   /** Loads both keys; a configuration that cannot work throws AuthConfigError. */
@@ -136,10 +143,15 @@ export class Authenticator {
     source: TokenSource = 'header',
     hubUrl = 'http://hub.invalid/.well-known/mercure',
   ): Promise<Principal> {
-    const payload = await verifyToken(token, this.#keys[role], {
-      source,
-      clockToleranceSeconds: this.#clockTolerance,
-    });
+    const verified = this.#verified[role];
+    let payload = verified.get(token);
+    if (payload === undefined) {
+      payload = await verifyToken(token, this.#keys[role], {
+        source,
+        clockToleranceSeconds: this.#clockTolerance,
+      });
+      verified.set(token, payload);
+    }
     const header = decodeProtectedHeader(token);
     const principal: Principal = isAccessToken(header, payload)
       ? {
