@@ -143,6 +143,12 @@ export class RedisBroker implements Broker {
     this.#reader = reader;
     let head: LogHead;
     let mark: EntryMark | undefined;
+    // Listening before the first connection: a reconnection while the start below runs
+    // (to a primary that just failed over) must be checked like any later one; the first
+    // `ready` costs one check of the mark read below.
+    reader.on('ready', () => {
+      this.#readerReconnected = true;
+    });
     try {
       await Promise.all([this.#opened(this.#commands), this.#opened(reader)]);
       await this.#refuseCluster();
@@ -153,9 +159,6 @@ export class RedisBroker implements Broker {
       await this.close();
       throw error;
     }
-    reader.on('ready', () => {
-      this.#readerReconnected = true;
-    });
     this.#feed = feed;
     this.#reading = this.#read(reader, { epoch: head.epoch, sequence: head.sequence }, mark);
   }
@@ -355,7 +358,7 @@ export class RedisBroker implements Broker {
         }
         if (performance.now() - epochCheckedAt >= BLOCK_MS) {
           epochCheckedAt = performance.now();
-          const checked = await this.#checkEpoch(reader, position);
+          const checked = await this.#checkEpoch(reader, position, mark);
           if (checked !== position) {
             position = checked;
             mark = undefined;
@@ -413,19 +416,29 @@ export class RedisBroker implements Broker {
 
   /**
    * Reads the log's epoch and sequence; when the log was reset or went back since
-   * `position`, starts reading the new epoch from its start, told through a gap.
+   * `position`, starts reading the new epoch from its start, told through a gap. `mark` is
+   * what the entry at `position` held, when known.
    */
-  async #checkEpoch(reader: LogConnection, position: LogPosition): Promise<LogPosition> {
+  async #checkEpoch(
+    reader: LogConnection,
+    position: LogPosition,
+    mark: EntryMark | undefined,
+  ): Promise<LogPosition> {
     const [epoch, sequence] = await reader.hmget(this.#keys[0], 'epoch', 'sequence');
     if (epoch === position.epoch && Number(sequence) < position.sequence) {
+      // The script decides with the log as it is now: publishers may have appended up to
+      // and past `position` since the read above. If the entry there is still the one this
+      // node delivered, nothing was lost and the epoch stays; if it was handed out again to
+      // another update, a new epoch starts.
       const head = await reader.tidingsRewind(
         ...this.#keys,
         position.epoch,
         position.sequence,
         randomUUID(),
-        '',
-        '',
+        mark?.id ?? '',
+        mark?.time ?? '',
       );
+      if (head[0] === position.epoch) return position;
       const resumeAfter = { epoch: head[0]!, sequence: 0 };
       this.#gap(
         position,
