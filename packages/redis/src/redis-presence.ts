@@ -104,6 +104,12 @@ export class RedisPresence implements Presence {
     try {
       await openConnection(connection, this.#address);
       await this.#write(true);
+      // A reconnection may reach another server (a Sentinel failover to a replica that lacks
+      // the last writes) without any write failing: write everything again at once.
+      connection.on('ready', () => {
+        this.#resync = true;
+        this.#soon();
+      });
     } catch (error) {
       await this.close();
       throw error;
