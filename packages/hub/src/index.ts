@@ -28,6 +28,7 @@ export {
   type PresenceMatcher,
   type PresenceRecord,
 } from './broker/presence.js';
+export { redactedTransport } from './broker/redacted-transport.js';
 export * from './dashboard/index.js';
 export { createUpdateId } from './event-id.js';
 export { HttpError } from './http/http-error.js';

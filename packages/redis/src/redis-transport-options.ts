@@ -1,4 +1,4 @@
-import { BrokerConfigError } from '@tidings/hub';
+import { BrokerConfigError, redactedTransport as redacted } from '@tidings/hub';
 
 /** Where a Sentinel-managed primary is found: what a `redis+sentinel://` URL names. */
 export interface RedisSentinelConnection {
@@ -79,30 +79,39 @@ export const REDIS_SCHEMES = ['redis', 'rediss', 'redis+sentinel', 'rediss+senti
  */
 export function parseRedisTransport(url: URL, transport = url.href): RedisTransportOptions {
   const scheme = url.protocol.slice(0, -1).toLowerCase();
+  const shown = redacted(transport);
+  // A `/` in the user information would make the rest of the password read as a host or a
+  // path, and be shown in messages as one.
+  const beforeQuery = transport.slice(transport.indexOf('://') + 3).split(/[?#]/, 1)[0]!;
+  if (beforeQuery.slice(0, Math.max(0, beforeQuery.lastIndexOf('@'))).includes('/')) {
+    throw new BrokerConfigError(
+      `transport "${shown}": the user name or password holds a "/": percent-encode it as %2F`,
+    );
+  }
   if (scheme === 'redis+sentinel' || scheme === 'rediss+sentinel') {
     return parseSentinelTransport(url, transport, scheme);
   }
   if (scheme !== 'redis' && scheme !== 'rediss') {
     throw new BrokerConfigError(
-      `transport "${url.href}" is not a redis://, rediss://, redis+sentinel:// or rediss+sentinel:// URL`,
+      `transport "${shown}" is not a redis://, rediss://, redis+sentinel:// or rediss+sentinel:// URL`,
     );
   }
   if (url.hostname === '') {
     throw new BrokerConfigError(
-      `transport "${url.href}" names no host: write e.g. ${scheme}://127.0.0.1:6379`,
+      `transport "${shown}" names no host: write e.g. ${scheme}://127.0.0.1:6379`,
     );
   }
   const database = url.pathname.replace(/^\//, '');
   if (database !== '' && !/^\d+$/.test(database)) {
     throw new BrokerConfigError(
-      `transport "${url.href}": the path must be a database number (e.g. /0), got "/${database}"`,
+      `transport "${shown}": the path must be a database number (e.g. /0), got "/${database}"`,
     );
   }
   const options: Writable<RedisTransportOptions> = {
     ...REDIS_DEFAULTS,
     connection: `${scheme}://${url.username || url.password ? `${url.username}:${url.password}@` : ''}${url.host}${database === '' ? '' : `/${database}`}`,
   };
-  readParameters(url, scheme, options);
+  readParameters(url, scheme, options, shown);
   return options;
 }
 
@@ -125,7 +134,7 @@ export function parseRedisTransportText(transport: string): RedisTransportOption
   try {
     url = new URL(readable);
   } catch {
-    throw new BrokerConfigError(`"${withoutPassword(transport)}" is not a URL`);
+    throw new BrokerConfigError(`"${redacted(transport)}" is not a URL`);
   }
   return parseRedisTransport(url, transport);
 }
@@ -143,7 +152,7 @@ function parseSentinelTransport(
   transport: string,
   scheme: string,
 ): RedisTransportOptions {
-  const shown = withoutPassword(transport);
+  const shown = redacted(transport);
   const example = `${scheme}://sentinel-1:26379,sentinel-2:26379/mymaster`;
   const authority = /^[^:]+:\/\/(?:([^/?#@]*)@)?([^/?#]*)/.exec(transport)?.[2] ?? '';
   if (authority === '') {
@@ -178,9 +187,9 @@ function parseSentinelTransport(
   const options: Writable<RedisTransportOptions> = { ...REDIS_DEFAULTS, connection: '' };
   const connection: Writable<RedisSentinelConnection> = {
     sentinels,
-    name: decodeURIComponent(name),
-    username: url.username === '' ? undefined : decodeURIComponent(url.username),
-    password: url.password === '' ? undefined : decodeURIComponent(url.password),
+    name: decoded(name, 'master name', shown),
+    username: url.username === '' ? undefined : decoded(url.username, 'user name', shown),
+    password: url.password === '' ? undefined : decoded(url.password, 'password', shown),
     db: database === undefined ? 0 : Number(database),
     sentinelUsername: undefined,
     sentinelPassword: undefined,
@@ -196,9 +205,15 @@ function parseSentinelTransport(
   return options;
 }
 
-/** The URL as it may be shown in a message: any password replaced by `***`. */
-function withoutPassword(transport: string): string {
-  return transport.replace(/^([^:]+:\/\/[^:/?#@]*:)[^/?#@]*@/, '$1***@');
+/** A percent-decoded part of the URL, or a one-line reason naming the part. */
+function decoded(text: string, part: string, shown: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new BrokerConfigError(
+      `transport "${shown}": the ${part} holds a malformed %-escape; write each % as %25`,
+    );
+  }
 }
 
 /** The query parameters every Redis scheme takes; `extra` reads those only one scheme knows. */
@@ -206,7 +221,7 @@ function readParameters(
   url: URL,
   scheme: string,
   options: Writable<RedisTransportOptions>,
-  shown = url.href,
+  shown = redacted(url.href),
   extra: (name: string, value: string) => boolean = () => false,
 ): void {
   for (const [name, value] of url.searchParams) {

@@ -119,6 +119,31 @@ describe('redis+sentinel:// transport URLs', () => {
     expect(() => parse('redis+sentinel://u:hunter2@s1:x/m')).not.toThrow(/hunter2/);
   });
 
+  it.each([
+    ['redis://:hunter2@h:6379/abc', /"redis:\/\/:\*\*\*@h:6379\/abc": the path must be a database/],
+    [
+      'redis://:hunter2@h:6379?bogus=1',
+      /unknown parameter "bogus" in transport URL "redis:\/\/:\*\*\*@h/,
+    ],
+    [
+      'redis+sentinel://h1:99999/m?sentinel_password=hunter2',
+      /sentinel_password=\*\*\*": the Sentinel port/,
+    ],
+    ['redis+sentinel://h1/m?sentinel_password=hunter2&bogus=1', /sentinel_password=\*\*\*&bogus=1/],
+    ['redis+sentinel://:pass/hunter2@h1/m', /holds a "\/": percent-encode it as %2F/],
+    ['redis+sentinel://:hunter2%zz@h1/m', /the password holds a malformed %-escape/],
+  ])('refuses %s without showing its password', (text, message) => {
+    expect(() => parse(text)).toThrow(BrokerConfigError);
+    expect(() => parse(text)).toThrow(message);
+    expect(() => parse(text)).not.toThrow(/hunter2/);
+  });
+
+  it('hides the password of a transport URL the hub cannot read', async () => {
+    await expect(createBroker('redis://:hunter2@h:99999')).rejects.toThrow(
+      /invalid transport URL "redis:\/\/:\*\*\*@h:99999"/,
+    );
+  });
+
   it('keeps redis:// as it was', () => {
     expect(parseRedisTransport(new URL('redis://127.0.0.1:6379/1'))).toEqual({
       ...REDIS_DEFAULTS,

@@ -21,6 +21,7 @@ import { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../logger.js';
 import type { StoredUpdate, Update } from '../update.js';
 import type { Presence } from './presence.js';
+import { redactedTransport } from './redacted-transport.js';
 
 /** A place in the log: after the update with this `sequence`, in this `epoch`. */
 export interface LogPosition {
@@ -215,14 +216,14 @@ export async function createBroker(
     url = new URL(firstHostOnly(transport));
   } catch {
     throw new BrokerConfigError(
-      `invalid transport URL "${transport}": use e.g. memory:// (known schemes: ${known()})`,
+      `invalid transport URL "${redactedTransport(transport)}": use e.g. memory:// (known schemes: ${known()})`,
     );
   }
   const scheme = url.protocol.slice(0, -1).toLowerCase();
   const factory = factories.get(scheme);
   if (!factory) {
     throw new BrokerConfigError(
-      `unknown transport "${scheme}://" in "${transport}": known schemes are ${known()}`,
+      `unknown transport "${scheme}://" in "${redactedTransport(transport)}": known schemes are ${known()}`,
     );
   }
   return factory(url, context, transport);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { AuthConfig } from '../auth/index.js';
 import { mintToken } from '../auth/index.js';
 import { brokerSchemes } from '../broker/broker.js';
+import { redactedTransport } from '../broker/redacted-transport.js';
 import { runPrimary } from '../cluster/primary.js';
 import { type WorkerLink, workerLink } from '../cluster/worker.js';
 import { parseWorkerCount } from '../cluster/worker-count.js';
@@ -474,7 +475,7 @@ export async function resolveServeConfig(
   }
   if (!brokerSchemes().includes(scheme)) {
     throw new UsageError(
-      `unknown transport "${transport}": known schemes are ${brokerSchemes()
+      `unknown transport "${redactedTransport(transport)}": known schemes are ${brokerSchemes()
         .map((s) => `${s}://`)
         .join(', ')}`,
     );
