@@ -1,7 +1,7 @@
 import { EventSource } from '@tidings/client';
 import { mintToken } from '@tidings/hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliRun, runCli } from '../../../packages/hub/test/cli-process.js';
+import { type ServedHub, serveHub } from '../../../packages/hub/test/cli-process.js';
 import { requireBinary } from '../../../test-support/binaries.js';
 import { RedisServer, redisServerBinary } from '../../../test-support/redis-server.js';
 import { type RunningNginx, startNginx } from './nginx-process.js';
@@ -19,11 +19,6 @@ const SUBSCRIBERS = 20;
 const UPDATES = 150;
 const KILL_AFTER = 50;
 const PUBLISH_EVERY_MS = 20;
-
-interface HubProcess {
-  run: CliRun;
-  port: number;
-}
 
 /** One connection a subscriber's EventSource made: who served it and where it resumed from. */
 interface Connection {
@@ -63,28 +58,14 @@ describe.skipIf(!nginxBinary || !redisServerBinary)('draining one of two hubs be
   let nginx: RunningNginx;
   let base: string;
   let token: string;
-  const hubs: HubProcess[] = [];
+  const hubs: ServedHub[] = [];
   const subscribers: Subscriber[] = [];
 
-  const startHub = async (): Promise<HubProcess> => {
-    const run = runCli([
-      'serve',
-      '--jwt-key',
-      SECRET,
-      '--anonymous',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
+  const startHub = async (): Promise<ServedHub> => {
+    const hub = await serveHub(SECRET, redis.url('?key=drain&timeout=500ms'), [
       '--shutdown-retry',
       '200ms',
-      '--transport',
-      redis.url('?key=drain&timeout=500ms'),
     ]);
-    const [, port] = await run.waitFor(/listening on http:\/\/[^:]+:(\d+)/, 'stderr', 20_000);
-    const hub = { run, port: Number(port) };
     hubs.push(hub);
     return hub;
   };
@@ -113,7 +94,7 @@ describe.skipIf(!nginxBinary || !redisServerBinary)('draining one of two hubs be
       subscribers.push(new Subscriber(`${base}${HUB}?topic=${encodeURIComponent(TOPIC)}`));
     }
     await Promise.all(subscribers.map((subscriber) => subscriber.opened));
-    const [doomed, survivor] = hubs as [HubProcess, HubProcess];
+    const [doomed, survivor] = hubs as [ServedHub, ServedHub];
     const doomedAddress = `127.0.0.1:${doomed.port}`;
     const survivorAddress = `127.0.0.1:${survivor.port}`;
     const onDoomed = subscribers.filter((s) => s.connections[0]?.upstream === doomedAddress);

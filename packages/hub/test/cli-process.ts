@@ -83,3 +83,42 @@ export async function runToEnd(
   const code = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
+
+/** A hub running as a real `tidings serve` process. */
+export interface ServedHub {
+  run: CliRun;
+  port: number;
+}
+
+/**
+ * The arguments of a test hub: `secret` for tokens, anonymous subscribers, a free loopback
+ * port, warnings only, on `transport`; `extra` goes before the transport.
+ */
+export function serveArgs(secret: string, transport: string, extra: string[] = []): string[] {
+  return [
+    'serve',
+    '--jwt-key',
+    secret,
+    '--anonymous',
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'warn',
+    ...extra,
+    '--transport',
+    transport,
+  ];
+}
+
+/** Starts a test hub (see {@link serveArgs}); resolves once it listens, with its port. */
+export async function serveHub(
+  secret: string,
+  transport: string,
+  extra: string[] = [],
+): Promise<ServedHub> {
+  const run = runCli(serveArgs(secret, transport, extra));
+  const [, port] = await run.waitFor(/listening on http:\/\/[^:]+:(\d+)/, 'stderr', 20_000);
+  return { run, port: Number(port) };
+}

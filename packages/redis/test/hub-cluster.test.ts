@@ -1,7 +1,7 @@
 import { mintToken } from '@tidings/hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer, redisServerBinary } from '../../../test-support/redis-server.js';
-import { type CliRun, runCli } from '../../hub/test/cli-process.js';
+import { type ServedHub, serveHub } from '../../hub/test/cli-process.js';
 import { RawSubscriber } from '../../hub/test/raw-subscriber.js';
 
 /**
@@ -11,39 +11,19 @@ import { RawSubscriber } from '../../hub/test/raw-subscriber.js';
 const SECRET = 'a-secret-of-at-least-thirty-two-bytes!';
 const HUB = '/.well-known/mercure';
 
-interface HubProcess {
-  run: CliRun;
-  port: number;
-}
-
 describe.skipIf(!redisServerBinary)('hubs sharing one Redis', () => {
   let redis: RedisServer;
   let token: string;
-  const hubs: HubProcess[] = [];
+  const hubs: ServedHub[] = [];
   const subscribers: RawSubscriber[] = [];
 
-  const startHub = async (): Promise<HubProcess> => {
-    const run = runCli([
-      'serve',
-      '--jwt-key',
-      SECRET,
-      '--anonymous',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-      '--transport',
-      redis.url('?key=cluster&timeout=500ms'),
-    ]);
-    const [, port] = await run.waitFor(/listening on http:\/\/[^:]+:(\d+)/, 'stderr', 20_000);
-    const hub = { run, port: Number(port) };
+  const startHub = async (): Promise<ServedHub> => {
+    const hub = await serveHub(SECRET, redis.url('?key=cluster&timeout=500ms'));
     hubs.push(hub);
     return hub;
   };
 
-  const publish = (hub: HubProcess, topic: string, id: string) =>
+  const publish = (hub: ServedHub, topic: string, id: string) =>
     fetch(`http://127.0.0.1:${hub.port}${HUB}`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}` },
@@ -51,7 +31,7 @@ describe.skipIf(!redisServerBinary)('hubs sharing one Redis', () => {
     });
 
   const subscribe = async (
-    hub: HubProcess,
+    hub: ServedHub,
     topic: string,
     lastEventId?: string,
   ): Promise<RawSubscriber> => {
@@ -85,7 +65,7 @@ describe.skipIf(!redisServerBinary)('hubs sharing one Redis', () => {
   });
 
   it('delivers what is published on any hub to subscribers of every hub, in order', async () => {
-    const [a, b, c] = hubs as [HubProcess, HubProcess, HubProcess];
+    const [a, b, c] = hubs as [ServedHub, ServedHub, ServedHub];
     const listening = await Promise.all([a, b, c].map((hub) => subscribe(hub, 'cross')));
     const ids = range('cross-', 30);
     for (const [i, id] of ids.entries()) {
@@ -98,7 +78,7 @@ describe.skipIf(!redisServerBinary)('hubs sharing one Redis', () => {
   });
 
   it('lets the subscribers of a killed hub resume on another with every update exactly once', async () => {
-    const [a, b, c] = hubs as [HubProcess, HubProcess, HubProcess];
+    const [a, b, c] = hubs as [ServedHub, ServedHub, ServedHub];
     const onDoomed = await subscribe(c, 'steady');
     const ids = range('steady-', 120);
     // A publisher at a steady rate (one update every 10 ms) on the surviving hubs.
@@ -135,7 +115,7 @@ describe.skipIf(!redisServerBinary)('hubs sharing one Redis', () => {
   });
 
   it('answers 503 with Retry-After while Redis is down, keeps streams open, and goes on after', async () => {
-    const [a, b] = hubs as [HubProcess, HubProcess];
+    const [a, b] = hubs as [ServedHub, ServedHub];
     const listening = await subscribe(b, 'outage');
     expect((await publish(a, 'outage', 'outage-before')).status).toBe(200);
     await listening.eventCount(1);
@@ -168,7 +148,7 @@ describe.skipIf(!redisServerBinary)('hubs sharing one Redis', () => {
   });
 
   it('tells resuming subscribers when Redis lost the log (FLUSHALL)', async () => {
-    const [a, b] = hubs as [HubProcess, HubProcess];
+    const [a, b] = hubs as [ServedHub, ServedHub];
     const live = await subscribe(b, 'flush');
     expect((await publish(a, 'flush', 'flush-before')).status).toBe(200);
     await live.eventCount(1);

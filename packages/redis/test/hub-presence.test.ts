@@ -1,7 +1,7 @@
 import { mintToken } from '@tidings/hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer, redisServerBinary } from '../../../test-support/redis-server.js';
-import { type CliRun, runCli } from '../../hub/test/cli-process.js';
+import { type ServedHub, serveHub } from '../../hub/test/cli-process.js';
 import { RawSubscriber } from '../../hub/test/raw-subscriber.js';
 
 /**
@@ -15,11 +15,6 @@ const SUBSCRIPTIONS = `${HUB}/subscriptions`;
 const HEARTBEAT_MS = 250;
 const TTL_MS = 1000;
 
-interface HubProcess {
-  run: CliRun;
-  port: number;
-}
-
 interface Listed {
   subscriber: string;
   topic: string;
@@ -29,34 +24,22 @@ interface Listed {
 describe.skipIf(!redisServerBinary)('the subscriptions API across hubs sharing one Redis', () => {
   let redis: RedisServer;
   let token: string;
-  const hubs: HubProcess[] = [];
+  const hubs: ServedHub[] = [];
   const subscribers: RawSubscriber[] = [];
 
-  const startHub = async (): Promise<HubProcess> => {
-    const run = runCli([
-      'serve',
-      '--jwt-key',
+  const startHub = async (): Promise<ServedHub> => {
+    const hub = await serveHub(
       SECRET,
-      '--anonymous',
-      '--subscriptions',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-      '--transport',
       redis.url(
         `?key=presence&timeout=500ms&presence_heartbeat=${HEARTBEAT_MS}ms&presence_ttl=${TTL_MS}ms`,
       ),
-    ]);
-    const [, port] = await run.waitFor(/listening on http:\/\/[^:]+:(\d+)/, 'stderr', 20_000);
-    const hub = { run, port: Number(port) };
+      ['--subscriptions'],
+    );
     hubs.push(hub);
     return hub;
   };
 
-  const subscribe = async (hub: HubProcess, topic: string, headers = {}) => {
+  const subscribe = async (hub: ServedHub, topic: string, headers = {}) => {
     const subscriber = RawSubscriber.open(
       hub.port,
       `${HUB}?topic=${encodeURIComponent(topic)}`,
@@ -68,12 +51,12 @@ describe.skipIf(!redisServerBinary)('the subscriptions API across hubs sharing o
     return subscriber;
   };
 
-  const list = async (hub: HubProcess, path = SUBSCRIPTIONS): Promise<Response> =>
+  const list = async (hub: ServedHub, path = SUBSCRIPTIONS): Promise<Response> =>
     fetch(`http://127.0.0.1:${hub.port}${path}`, {
       headers: { Authorization: `Bearer ${token}` },
     });
 
-  const listedOn = async (hub: HubProcess, topic: string): Promise<Listed[]> => {
+  const listedOn = async (hub: ServedHub, topic: string): Promise<Listed[]> => {
     const response = await list(hub, `${SUBSCRIPTIONS}/${encodeURIComponent(topic)}`);
     expect(response.status).toBe(200);
     return ((await response.json()) as { subscriptions: Listed[] }).subscriptions;
@@ -102,7 +85,7 @@ describe.skipIf(!redisServerBinary)('the subscriptions API across hubs sharing o
   });
 
   it('lists a subscriber of one hub on every hub, by topic and by subscriber', async () => {
-    const [a, b, c] = hubs as [HubProcess, HubProcess, HubProcess];
+    const [a, b, c] = hubs as [ServedHub, ServedHub, ServedHub];
     await subscribe(a, 'https://example.com/books/1');
     for (const hub of [a, b, c]) {
       await until(
@@ -122,7 +105,7 @@ describe.skipIf(!redisServerBinary)('the subscriptions API across hubs sharing o
   });
 
   it("drops a killed hub's subscribers within the bound, announcing each once as inactive", async () => {
-    const [a, b] = hubs as [HubProcess, HubProcess, HubProcess];
+    const [a, b] = hubs as [ServedHub, ServedHub, ServedHub];
     const doomed = hubs[2]!;
     // Watches every subscription event, on a hub that stays.
     const watcher = await subscribe(b, '*', { Authorization: `Bearer ${token}` });
@@ -156,7 +139,7 @@ describe.skipIf(!redisServerBinary)('the subscriptions API across hubs sharing o
   });
 
   it('answers 503 with Retry-After while Redis is down, and lists again after', async () => {
-    const [a, b] = hubs as [HubProcess, HubProcess];
+    const [a, b] = hubs as [ServedHub, ServedHub];
     await redis.kill('SIGKILL');
     const refused = await list(a);
     expect(refused.status).toBe(503);

@@ -1,7 +1,7 @@
 import { mintToken } from '@tidings/hub';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisServer, redisServerBinary } from '../../../test-support/redis-server.js';
-import { type CliRun, runCli } from '../../hub/test/cli-process.js';
+import { type CliRun, runCli, serveArgs } from '../../hub/test/cli-process.js';
 import { RawSubscriber } from '../../hub/test/raw-subscriber.js';
 import { Topology } from './sentinel-topology.js';
 
@@ -17,20 +17,7 @@ describe.skipIf(!redisServerBinary)('tidings serve through Redis Sentinel', () =
   const subscribers: RawSubscriber[] = [];
   const topologies: Topology[] = [];
   const serve = (transport: string): CliRun => {
-    const run = runCli([
-      'serve',
-      '--jwt-key',
-      SECRET,
-      '--anonymous',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-      '--transport',
-      transport,
-    ]);
+    const run = runCli(serveArgs(SECRET, transport));
     runs.push(run);
     return run;
   };
