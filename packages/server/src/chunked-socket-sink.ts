@@ -6,16 +6,22 @@ import { type Sink, type SinkListener, startCloseGrace } from './sink.js';
 const kSink = Symbol('tidings.chunkedSocketSink');
 type Tagged = { [kSink]?: ChunkedSocketSink };
 
+/** The last-chunk and an empty trailer section: the end of a chunked body (RFC 9112 §7.1). */
+const LAST_CHUNK = new Uint8Array([0x30, 0x0d, 0x0a, 0x0d, 0x0a]);
+
 // Listeners are shared functions that find their sink through a symbol on the emitter, so an
 // open stream costs no closures (Node calls listeners with `this` set to the emitter).
 function onSocketDrain(this: Tagged): void {
   this[kSink]?.listener.onSinkDrain();
 }
-function onResponseClose(this: Tagged): void {
+function onOwnerClose(this: Tagged): void {
   this[kSink]?.release();
 }
 // Every error is followed by 'close', which does the work.
 function ignoreError(): void {}
+// What a client sends on a connection the stream owns: an event stream is the last response
+// of its connection, so there is no next request to read (see the class comment).
+function discard(): void {}
 
 /** What a response must look like for its body to be written straight to its socket. */
 interface DirectCandidate {
@@ -52,29 +58,40 @@ export function directSocket(res: ServerResponse): Socket | undefined {
  * written straight to the socket, with no trip through `ServerResponse.write` (its cork
  * until the next tick, its header checks, its three writes per chunk). A broadcast's chunk is
  * framed once per turn and the same bytes go to every socket (see shared-batch.ts).
- *
- * The response still owns the connection: `end()` is `res.end()`, which writes the last
- * chunk (`0\r\n\r\n`) after ours and hands a keep-alive connection back to node:http for the
- * next request; the response's 'close' means the stream is over, whichever side ended it.
  * Backpressure is the socket's: its `write` return value, its buffered bytes, its 'drain'.
+ *
+ * Who owns the connection decides how the stream ends:
+ * - a node:http response (`EventStream.fromNode`): `end()` is `res.end()`, which writes the
+ *   last chunk after ours and hands a keep-alive connection back to node:http for the next
+ *   request; the response's 'close' means the stream is over, whichever side ended it;
+ * - nobody else (`EventStream.fromSocket`, a connection whose request head the caller read
+ *   itself): the stream is the connection's last response. `end()` writes the last chunk
+ *   and ends the connection; the socket's 'close' means the stream is over; what the client
+ *   sends meanwhile is read and dropped, so that its leaving is seen at once.
  */
 export class ChunkedSocketSink implements Sink {
   readonly listener: SinkListener;
   readonly gone = false;
-  readonly #response: ServerResponse;
+  readonly #response: ServerResponse | undefined;
   readonly #socket: Socket;
   #cancelGrace: (() => void) | undefined;
   #released = false;
 
-  constructor(response: ServerResponse, socket: Socket, listener: SinkListener) {
+  /** `response`: the node:http response that owns the connection; none when the stream does. */
+  constructor(socket: Socket, listener: SinkListener, response?: ServerResponse) {
     this.listener = listener;
     this.#response = response;
     this.#socket = socket;
-    (response as unknown as Tagged)[kSink] = this;
+    const owner = response ?? socket;
+    (owner as unknown as Tagged)[kSink] = this;
     (socket as unknown as Tagged)[kSink] = this;
-    response.on('close', onResponseClose);
-    response.on('error', ignoreError);
+    owner.on('close', onOwnerClose);
+    owner.on('error', ignoreError);
     socket.on('drain', onSocketDrain);
+    if (response === undefined) {
+      socket.on('data', discard);
+      socket.resume();
+    }
   }
 
   write(chunk: Uint8Array): boolean {
@@ -90,26 +107,31 @@ export class ChunkedSocketSink implements Sink {
 
   end(): void {
     if (this.#released) return;
-    this.#response.end();
+    if (this.#response === undefined) this.#socket.end(LAST_CHUNK);
+    else this.#response.end();
     if (this.bufferedBytes > 0) this.#cancelGrace = startCloseGrace(() => this.destroy());
   }
 
   destroy(): void {
     if (this.#released) return;
-    this.#response.destroy();
+    (this.#response ?? this.#socket).destroy();
   }
 
-  /** The response closed: drop every listener and reference, then tell the stream. */
+  /** The owner closed: drop every listener and reference, then tell the stream. */
   release(): void {
     if (this.#released) return;
     this.#released = true;
     this.#cancelGrace?.();
-    const response = this.#response;
     const socket = this.#socket;
-    response.off('close', onResponseClose);
-    response.off('error', ignoreError);
+    const owner = this.#response ?? socket;
+    owner.off('close', onOwnerClose);
+    owner.off('error', ignoreError);
     socket.off('drain', onSocketDrain);
-    delete (response as unknown as Tagged)[kSink];
+    if (owner !== socket) {
+      delete (owner as unknown as Tagged)[kSink];
+    } else {
+      socket.off('data', discard);
+    }
     // A keep-alive socket may already carry the next response's stream: leave its tag alone.
     if ((socket as unknown as Tagged)[kSink] === this) delete (socket as unknown as Tagged)[kSink];
     this.listener.onSinkClose();

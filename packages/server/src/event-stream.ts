@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
 import { encodeCommentBytes, encodeEventBytes } from '@tidings/protocol';
 import { type EventMap, type SendOptions, toEventMessage } from './event-message.js';
 import { FetchSink } from './fetch-response.js';
@@ -9,6 +10,7 @@ import { readLastEventId } from './last-event-id.js';
 import { type NodeRequest, type NodeResponse, openNodeResponse } from './node-response.js';
 import { joinChunks } from './shared-batch.js';
 import { lingeringSinks, type Sink } from './sink.js';
+import { openSocketResponse, type SocketRequest } from './socket-response.js';
 import { type EventStreamOptions, resolveConfig, type StreamConfig } from './stream-config.js';
 
 /** Why a stream closed. */
@@ -96,8 +98,9 @@ function stopSource(iterator: PullIterator<unknown>): void {
 
 /**
  * One Server-Sent Events response, on node:http, node:http2 (compatibility API or core
- * streams) or Fetch. Create it with {@link EventStream.fromNode},
- * {@link EventStream.fromHttp2Stream} or {@link EventStream.fromRequest}: the head goes out at
+ * streams), a bare connection or Fetch. Create it with {@link EventStream.fromNode},
+ * {@link EventStream.fromHttp2Stream}, {@link EventStream.fromSocket} or
+ * {@link EventStream.fromRequest}: the head goes out at
  * once, with `retry:` when configured.
  *
  * Writes are coalesced: everything sent within one event-loop turn leaves in one write at the
@@ -169,6 +172,39 @@ export class EventStream<E extends EventMap = Record<string, unknown>> {
     const eventStream = new EventStream<E>(config, lastEventId);
     eventStream.#open(() => openHttp2Stream(stream, headers, config, eventStream));
     return eventStream;
+  }
+
+  /**
+   * An event stream on a bare HTTP/1.1 connection whose request head you read yourself (a
+   * `node:net` server that answers some requests without node:http): writes the response
+   * head (the stream's headers, then `headers`) and owns the connection from then on. The
+   * body is chunked; when the stream ends, the connection ends with it (an event stream is
+   * the last response of its connection), and what the client sends meanwhile is dropped.
+   * Costs less per open connection than {@link EventStream.fromNode}: no request, response
+   * or HTTP parser is kept.
+   *
+   * ```ts
+   * const stream = EventStream.fromSocket(socket, { method: 'GET', url, headers }, options);
+   * ```
+   *
+   * @throws TypeError for a header that cannot go on the wire, for `compression` (it needs
+   *   node:http), or for invalid options.
+   */
+  static fromSocket<E extends EventMap = Record<string, unknown>>(
+    socket: Socket,
+    request: SocketRequest,
+    options?: EventStreamOptions,
+    headers?: Readonly<Record<string, string>>,
+  ): EventStream<E> {
+    const config = resolveConfig(options);
+    const lastEventId = readLastEventId(
+      request.headers['last-event-id'],
+      request.url,
+      config.lastEventIdParam,
+    );
+    const stream = new EventStream<E>(config, lastEventId);
+    stream.#open(() => openSocketResponse(socket, request, config, stream, headers));
+    return stream;
   }
 
   /**

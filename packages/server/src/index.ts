@@ -46,6 +46,7 @@ export { StreamExistsError } from './resumable/stream-exists-error.js';
 export { STOP_REQUESTED, type StreamSource } from './resumable/stream-producer.js';
 export { INTERRUPTED, type ResumableEvent, StreamReader } from './resumable/stream-reader.js';
 export { CLOSE_GRACE_MS } from './sink.js';
+export type { SocketRequest } from './socket-response.js';
 export { type SseResponseOptions, sseResponse } from './sse-response.js';
 export {
   DEFAULT_HEARTBEAT_MS,

@@ -80,7 +80,7 @@ export function openNodeResponse(
   const sink: Sink =
     socket === undefined
       ? new NodeSink(res as unknown as NodeWritable, listener, compressor, flags, false)
-      : new ChunkedSocketSink(res as ServerResponse, socket, listener);
+      : new ChunkedSocketSink(socket, listener, res as ServerResponse);
   if (config.retryChunk !== undefined) sink.write(config.retryChunk);
   return sink;
 }
