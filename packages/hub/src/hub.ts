@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Context } from '@opentelemetry/api';
 import { AuthError, Authenticator, RESOURCE_METADATA_PATH } from './auth/index.js';
 import { type Broker, BrokerUnavailableError, createBroker } from './broker/broker.js';
@@ -11,11 +11,13 @@ import { ExpiryScheduler } from './expiry-scheduler.js';
 import { FanOut } from './fan-out.js';
 import { answerClientError } from './http/client-error.js';
 import { CorsPolicy } from './http/cors.js';
+import type { FirstRequest } from './http/first-request.js';
 import { HttpError } from './http/http-error.js';
 import { assertHubHost } from './http/hub-url.js';
 import { HubListener, type ListenSecurity } from './http/listeners.js';
 import { sendRefusal } from './http/problem-details.js';
-import { requestTarget } from './http/request-target.js';
+import type { RequestHead } from './http/request-head.js';
+import { type RequestTarget, requestTarget } from './http/request-target.js';
 import { sendJson } from './http/respond.js';
 import type { TlsCredentials } from './http/tls-credentials.js';
 import type { HubContext } from './hub-context.js';
@@ -28,12 +30,15 @@ import {
   parseSubscriptionsPath,
   validatePublishRequest,
 } from './protocol/draft-07.js';
+import { queryMethodFields } from './protocol/draft-08.js';
+import { parseQueryString } from './protocol/form-urlencoded.js';
 import { ADMIN_PATHS, AdminRoutes } from './routes/admin-routes.js';
 import { ADMIN_TOOL_PATHS, AdminTools } from './routes/admin-tools.js';
 import { answerHealth, HEALTH_PATHS, notReadyReason } from './routes/health.js';
 import { protectedResourceMetadata } from './routes/protected-resource-metadata.js';
 import { handlePublish } from './routes/publish.js';
 import { StatsFeed } from './routes/stats-feed.js';
+import { ConnectionOpening, ResponseOpening } from './routes/stream-opening.js';
 import { announce, handleSubscribe } from './routes/subscribe.js';
 import {
   handleDraft08SubscriptionsApi,
@@ -87,6 +92,8 @@ export class Hub {
   #adminListener: HubListener | undefined;
   #closing = false;
   #closed: Promise<void> | undefined;
+  /** Refusals of requests read by the public listener itself, for node:http to answer. */
+  readonly #handedBack = new WeakMap<Socket, unknown>();
   readonly #countAnswer: (this: ServerResponse) => void;
 
   private constructor(
@@ -217,7 +224,13 @@ export class Hub {
    */
   async listen(port = 3000, host?: string, security?: ListenSecurity): Promise<AddressInfo> {
     if (this.#listener) throw new Error('the hub is already listening');
-    this.#listener = new HubListener(this.#createServer(this.handler), this.handler, security);
+    // Subscriptions that open a connection are answered from the head the listener read, with
+    // no node:http object kept per stream; everything else goes through `handler`.
+    this.#listener = new HubListener(this.#createServer(this.handler), this.handler, security, {
+      route: (request) => this.#answerFirstRequest(request),
+      path: HUB_PATH,
+      limits: this.options,
+    });
     return this.#listener.listen(port, host);
   }
 
@@ -449,6 +462,12 @@ export class Hub {
     const context = this.#context;
     const cors = context.cors;
     response.on('finish', this.#countAnswer);
+    // A subscription the listener read and refused (#answerFirstRequest): answered here.
+    const refusal = this.#handedBack.get(request.socket);
+    if (refusal !== undefined) {
+      this.#handedBack.delete(request.socket);
+      throw refusal;
+    }
 
     if (method === 'OPTIONS') {
       response.writeHead(204, cors.preflightHeaders(request.headers));
@@ -470,10 +489,17 @@ export class Hub {
       assertHubHost(request, this.options);
     }
     if (target.path === HUB_PATH) {
-      if (method === 'GET') return handleSubscribe(context, request, response, target, corsHeaders);
+      const opening = new ResponseOpening(request, response, context.streamOptions);
+      if (method === 'GET') {
+        const fields = parseQueryString(target.query);
+        return handleSubscribe(context, request, fields, target, corsHeaders, opening);
+      }
       // Draft-08: "Hubs MAY also accept any other safe method [...] notably the `QUERY` method".
+      // Draft-07 or draft-08 is chosen by the request's parameters (the body's too).
       if (method === 'QUERY' && this.options.mercureDrafts.includes('08')) {
-        return handleSubscribe(context, request, response, target, corsHeaders);
+        const { maxBodyBytes, bodyTimeoutMs } = this.options;
+        const fields = await queryMethodFields(request, target, maxBodyBytes, bodyTimeoutMs);
+        return handleSubscribe(context, request, fields, target, corsHeaders, opening);
       }
       if (method === 'POST') return handlePublish(context, request, response, target, corsHeaders);
       throw methodNotAllowed(
@@ -530,6 +556,45 @@ export class Hub {
       );
     }
     throw new HttpError(404, `nothing at ${target.path}: the hub is at ${HUB_PATH}`);
+  }
+
+  /**
+   * The first request of a connection, read by the public listener (http/first-request.ts):
+   * a subscription (`GET` on the hub's path) is answered here, its stream owning the
+   * connection; everything else is handed back to node:http and {@link handler}.
+   */
+  #answerFirstRequest(request: FirstRequest): void {
+    const { head } = request;
+    const target = requestTarget(head);
+    if (head.method !== 'GET' || target.path !== HUB_PATH || this.#closing) {
+      request.handBack();
+      return;
+    }
+    const opening = new ConnectionOpening(request, this.#context.streamOptions);
+    this.#subscribeOnConnection(head, target, opening).catch((error: unknown) => {
+      if (!opening.opened) {
+        // Nothing sent yet: node:http reads the request again and #route gives the answer,
+        // with the status, headers and body of every other refusal.
+        this.#handedBack.set(head.socket, error);
+        request.handBack();
+        return;
+      }
+      this.logger.error({ err: error, method: head.method, url: head.url }, 'request failed');
+      head.socket.destroy();
+    });
+  }
+
+  async #subscribeOnConnection(
+    head: RequestHead,
+    target: RequestTarget,
+    opening: ConnectionOpening,
+  ): Promise<void> {
+    const context = this.#context;
+    assertHubHost(head, this.options);
+    const corsHeaders = context.cors.headersFor(head.headers);
+    const fields = parseQueryString(target.query);
+    await handleSubscribe(context, head, fields, target, corsHeaders, opening);
+    if (opening.opened) this.metrics.requests.inc({ route: 'hub', status: '200' });
   }
 
   /** Turns a thrown error into its answer: the reason for refusals, a bare 500 (logged) for bugs. */

@@ -131,6 +131,7 @@ describe('a 413 the client gets to read', () => {
     declareLength: boolean,
   ): Promise<{ status: number; body: string; connection: string | undefined }> {
     return new Promise((resolve, reject) => {
+      const prefix = 'topic=a&data=';
       const body = Buffer.alloc(size, 'x');
       const req = request(
         {
@@ -141,7 +142,7 @@ describe('a 413 the client gets to read', () => {
           headers: {
             Authorization: `Bearer ${publisher}`,
             'Content-Type': 'application/x-www-form-urlencoded',
-            ...(declareLength ? { 'Content-Length': String(size) } : {}),
+            ...(declareLength ? { 'Content-Length': String(prefix.length + size) } : {}),
           },
         },
         (res) => {
@@ -160,7 +161,7 @@ describe('a 413 the client gets to read', () => {
       );
       // Only a failure before any response counts: a reset after it is the close.
       req.on('error', reject);
-      req.write('topic=a&data=');
+      req.write(prefix);
       req.end(body);
     });
   }

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { HubRequest } from './hub-request.js';
 
 /**
  * The address a connection limit is counted against.
@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
  * last entry of `X-Forwarded-For` is used: the one the proxy itself appended, which a
  * client cannot forge (the entries before it can be anything the client sent).
  */
-export function clientAddress(request: IncomingMessage, trustProxy: boolean): string {
+export function clientAddress(request: HubRequest, trustProxy: boolean): string {
   if (trustProxy) {
     const header = request.headers['x-forwarded-for'];
     const value = Array.isArray(header) ? header[header.length - 1] : header;

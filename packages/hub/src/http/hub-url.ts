@@ -1,7 +1,7 @@
-import type { IncomingMessage } from 'node:http';
 import type { ResolvedHubOptions } from '../hub-options.js';
 import { HUB_PATH } from '../protocol/draft-07.js';
 import { HttpError } from './http-error.js';
+import type { HubRequest } from './hub-request.js';
 
 /**
  * The hub's URL for a request: the configured `publicUrl`, else derived from the request as
@@ -9,7 +9,7 @@ import { HttpError } from './http-error.js';
  * reachable through several public URLs works with no domain configuration"). Draft-08 uses
  * it as the base of relative URL patterns and as the audience of access tokens.
  */
-export function hubUrlOf(request: IncomingMessage, options: ResolvedHubOptions): string {
+export function hubUrlOf(request: HubRequest, options: ResolvedHubOptions): string {
   if (options.publicUrl !== undefined) return options.publicUrl;
   const forwarded = options.trustProxy ? request.headers['x-forwarded-proto'] : undefined;
   const proto =
@@ -33,7 +33,7 @@ export function hubUrlOf(request: IncomingMessage, options: ResolvedHubOptions):
  *
  * @throws HttpError 421
  */
-export function assertHubHost(request: IncomingMessage, options: ResolvedHubOptions): void {
+export function assertHubHost(request: HubRequest, options: ResolvedHubOptions): void {
   if (options.publicUrl === undefined) return;
   const expected = new URL(options.publicUrl).host;
   const host = (requestHost(request) ?? '').toLowerCase();
@@ -56,14 +56,14 @@ function defaultPort(url: string): string {
  * pseudo-header, which replaces it ("Clients that generate HTTP/2 requests directly MUST use
  * the `:authority` pseudo-header field to convey authority information", RFC 9113 §8.3.1).
  */
-export function requestHost(request: IncomingMessage): string | undefined {
+export function requestHost(request: HubRequest): string | undefined {
   const authority = request.headers[':authority'];
   if (typeof authority === 'string' && authority !== '') return authority;
   return request.headers.host;
 }
 
 /** `https` over TLS: the socket says so on HTTP/1.1, `:scheme` on HTTP/2. */
-function requestScheme(request: IncomingMessage): 'http' | 'https' {
+function requestScheme(request: HubRequest): 'http' | 'https' {
   const scheme = request.headers[':scheme'];
   if (scheme === 'https' || scheme === 'http') return scheme;
   return 'encrypted' in request.socket && request.socket.encrypted ? 'https' : 'http';

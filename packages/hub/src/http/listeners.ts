@@ -14,6 +14,7 @@ import {
   type Socket,
 } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { type DirectRouting, FirstRequestReader } from './first-request.js';
 import { dropHopByHopHeaders } from './hop-by-hop.js';
 import type { TlsCredentials } from './tls-credentials.js';
 
@@ -31,28 +32,60 @@ const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 /**
  * One address the hub serves. The hub's HTTP/1 server (with its timeouts and its answers to
- * malformed requests) stays the one place HTTP/1.1 is spoken: with TLS, the sockets that
- * chose `http/1.1` by ALPN are handed to it; HTTP/2 sessions go to a node:http2 server
- * (never listening itself) whose compatibility requests reach the same handler.
+ * malformed requests) is where HTTP/1.1 is spoken, but for one case: with a direct route,
+ * each connection's first request head is read here and a plain subscribe request is
+ * answered by the route itself (first-request.ts), everything else goes to node:http. With
+ * TLS, the sockets that chose `http/1.1` by ALPN take the same way; HTTP/2 sessions go to a
+ * node:http2 server (never listening itself) whose compatibility requests reach the same
+ * handler.
  *
  * Browsers open at most 6 HTTP/1.1 connections to an origin, so a page with more event
  * streams stalls; over HTTP/2 all of them share one connection.
  */
 export class HubListener {
-  /** The HTTP/1 server every HTTP/1.1 request goes through. */
+  /** The HTTP/1 server every HTTP/1.1 request goes through, unless a direct route takes it. */
   readonly http1: Http1Server;
-  /** What listens on the address: `http1` itself without TLS or h2c. */
+  /** What listens on the address: `http1` itself without TLS, h2c or a direct route. */
   readonly outer: Server;
   readonly #http2: Http2Server | undefined;
+  readonly #firstRequests: FirstRequestReader | undefined;
   readonly #sessions = new Set<Http2Session>();
   readonly #idleTimers = new Map<Http2Session, NodeJS.Timeout>();
   readonly #openStreams = new Map<Http2Session, number>();
   #closing = false;
 
-  constructor(http1: Http1Server, handler: Handler, security?: ListenSecurity) {
+  /**
+   * `direct`: a route that may answer a connection's first HTTP/1.1 request itself, from the
+   * head read here (first-request.ts), so that node:http keeps nothing for it.
+   */
+  constructor(
+    http1: Http1Server,
+    handler: Handler,
+    security?: ListenSecurity,
+    direct?: DirectRouting,
+  ) {
     this.http1 = http1;
-    if (security === undefined) {
+    const firstRequests = direct === undefined ? undefined : new FirstRequestReader(http1, direct);
+    this.#firstRequests = firstRequests;
+    // Where an HTTP/1.1 connection goes once its protocol is known.
+    const http1Connection = (socket: Socket, seen?: Buffer) => {
+      if (firstRequests !== undefined) firstRequests.read(socket, seen);
+      else {
+        // node:http may read the socket natively, past the stream's buffer: the bytes
+        // already read are given to it as the 'data' they were.
+        http1.emit('connection', socket);
+        if (seen !== undefined) socket.emit('data', seen);
+      }
+    };
+    if (security === undefined && firstRequests === undefined) {
       this.outer = http1;
+      return;
+    }
+    // node:http tracks connections (for headersTimeout and closeIdleConnections) from its
+    // 'listening' event on; this server never listens itself, so it is told it does.
+    http1.emit('listening');
+    if (security === undefined) {
+      this.outer = createNetServer((socket) => http1Connection(socket));
       return;
     }
     // The same request handler for HTTP/2: node:http2's compatibility objects have the
@@ -70,9 +103,6 @@ export class HubListener {
     );
     http2.on('session', (session: Http2Session) => this.#track(session));
     this.#http2 = http2;
-    // node:http tracks connections (for headersTimeout and closeIdleConnections) from its
-    // 'listening' event on; this server never listens itself, so it is told it does.
-    http1.emit('listening');
     if ('tls' in security) {
       const tls = createTlsServer({
         ...security.tls,
@@ -80,14 +110,16 @@ export class HubListener {
       });
       tls.on('secureConnection', (socket: TLSSocket) => {
         if (socket.alpnProtocol === 'h2') http2.emit('connection', socket);
-        else http1.emit('connection', socket);
+        else http1Connection(socket);
       });
       // A failed handshake (a scanner, a client that distrusts the certificate) ends that
       // socket only.
       tls.on('tlsClientError', (_error, socket) => socket.destroy());
       this.outer = tls;
     } else {
-      this.outer = createNetServer((socket) => sniffPreface(socket, http1, http2));
+      this.outer = createNetServer((socket) =>
+        sniffPreface(socket, http1.headersTimeout || 60_000, http1Connection, http2),
+      );
     }
   }
 
@@ -147,6 +179,7 @@ export class HubListener {
   /** Closes what has nothing in flight: idle HTTP/1.1 connections, sessions without streams. */
   closeIdle(): void {
     this.http1.closeIdleConnections();
+    this.#firstRequests?.closeIdle();
     for (const session of this.#sessions) {
       // GOAWAY: the client opens no new stream here, and the session ends with its last one.
       if (!session.closed) session.close();
@@ -156,6 +189,7 @@ export class HubListener {
   /** Cuts every connection (the shutdown deadline passed). */
   closeAll(): void {
     this.http1.closeAllConnections();
+    this.#firstRequests?.closeAll();
     for (const session of this.#sessions) session.destroy();
   }
 
@@ -211,10 +245,15 @@ export class HubListener {
  * HTTP/1 request line, puts the bytes back and hands the socket to the server that speaks
  * it.
  */
-function sniffPreface(socket: Socket, http1: Http1Server, http2: Http2Server): void {
+function sniffPreface(
+  socket: Socket,
+  timeoutMs: number,
+  http1Connection: (socket: Socket, seen: Buffer) => void,
+  http2: Http2Server,
+): void {
   let seen: Buffer = Buffer.alloc(0);
   // A connection that says nothing is closed like an HTTP/1 request whose head never comes.
-  socket.setTimeout(http1.headersTimeout || 60_000, () => socket.destroy());
+  socket.setTimeout(timeoutMs, () => socket.destroy());
   const onData = (chunk: Buffer) => {
     seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
     const compared = Math.min(seen.length, HTTP2_PREFACE.length);
@@ -230,10 +269,7 @@ function sniffPreface(socket: Socket, http1: Http1Server, http2: Http2Server): v
       socket.unshift(seen);
       http2.emit('connection', socket);
     } else {
-      // node:http may read the socket natively, past the stream's buffer: the bytes already
-      // read are given to it as the 'data' they were.
-      http1.emit('connection', socket);
-      socket.emit('data', seen);
+      http1Connection(socket, seen);
     }
   };
   const onError = () => socket.destroy();

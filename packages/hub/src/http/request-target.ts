@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { HubRequest } from './hub-request.js';
 
 /** The parts of a request target the routes use. */
 export interface RequestTarget {
@@ -14,7 +14,7 @@ export interface RequestTarget {
  * Splits `request.url`. Absolute-form targets (`GET http://host/path`, as sent to proxies)
  * are accepted too; the origin is irrelevant to routing.
  */
-export function requestTarget(request: IncomingMessage): RequestTarget {
+export function requestTarget(request: HubRequest): RequestTarget {
   const raw = request.url ?? '/';
   let pathAndQuery = raw;
   if (!raw.startsWith('/')) {

@@ -1,11 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EventStream } from '@tidings/server';
+import type { EventStream } from '@tidings/server';
 import type { Principal } from '../auth/index.js';
 import type { ReplayFrom } from '../broker/broker.js';
 import type { PresenceRecord } from '../broker/presence.js';
 import { createUpdateId } from '../event-id.js';
 import { clientAddress } from '../http/client-address.js';
 import { HttpError } from '../http/http-error.js';
+import type { HubRequest } from '../http/hub-request.js';
 import { hubUrlOf } from '../http/hub-url.js';
 import type { RequestTarget } from '../http/request-target.js';
 import type { HubContext } from '../hub-context.js';
@@ -14,9 +14,8 @@ import { EARLIEST, parseSubscribeRequest, toHeaderBytes } from '../protocol/draf
 import {
   MERCURE_LAST_EVENT_ID,
   parseSubscribeRequest as parseDraft08Subscribe,
-  queryMethodFields,
 } from '../protocol/draft-08.js';
-import { parseQueryString } from '../protocol/form-urlencoded.js';
+import type { FormField } from '../protocol/form-urlencoded.js';
 import { type StartedReplay, startReplay, writeReplay } from '../replay.js';
 import { Subscriber } from '../subscriber.js';
 import {
@@ -26,6 +25,7 @@ import {
   SUBSCRIPTION_EVENT_TYPE,
   subscriptionDocuments,
 } from '../subscription-events.js';
+import type { StreamOpening } from './stream-opening.js';
 
 /**
  * "The hub MAY require subscribers [...] to be authenticated" and answers with events for
@@ -42,17 +42,14 @@ import {
  */
 export async function handleSubscribe(
   context: HubContext,
-  request: IncomingMessage,
-  response: ServerResponse,
+  request: HubRequest,
+  fields: readonly FormField[],
   target: RequestTarget,
   corsHeaders: Record<string, string>,
+  opening: StreamOpening,
 ): Promise<void> {
   const { options, logger } = context;
   // Draft-07 or draft-08, by the request's parameters; both parse to the same request.
-  const fields =
-    request.method === 'QUERY'
-      ? await queryMethodFields(request, target, options.maxBodyBytes, options.bodyTimeoutMs)
-      : parseQueryString(target.query);
   const draft = subscribeDraft(fields, options.mercureDrafts);
   const hubUrl = hubUrlOf(request, options);
   const parsed =
@@ -90,9 +87,7 @@ export async function handleSubscribe(
       parsed.lastEventId === undefined
         ? undefined
         : await startReplay(context.broker, replayFrom(parsed.lastEventId));
-    // The socket, not the request: a QUERY request whose body was read is already done
-    // (and destroyed) while its client still waits for the stream.
-    if (request.socket.destroyed || response.destroyed) {
+    if (opening.gone) {
       context.unregister(subscriber);
       return;
     }
@@ -109,17 +104,18 @@ export async function handleSubscribe(
       });
     }
 
-    // Per-request headers go on the response itself, so every stream shares one options
-    // object (and the server's one validated config for it): less memory per connection.
-    for (const [name, value] of Object.entries(corsHeaders)) response.setHeader(name, value);
     // "When the request contains a `Last-Event-ID` HTTP header or a `lastEventID` query
     // parameter the hub MUST set a `Last-Event-ID` header on the HTTP response."
     // Draft-08: "the hub MUST set a `Mercure-Last-Event-ID` field on the HTTP response".
-    if (replay) {
-      const name = draft === '08' ? MERCURE_LAST_EVENT_ID : 'Last-Event-ID';
-      response.setHeader(name, toHeaderBytes(replay.first.precedingId ?? EARLIEST));
-    }
-    const stream = EventStream.fromNode(request, response, context.streamOptions);
+    const headers = replay
+      ? {
+          ...corsHeaders,
+          [draft === '08' ? MERCURE_LAST_EVENT_ID : 'Last-Event-ID']: toHeaderBytes(
+            replay.first.precedingId ?? EARLIEST,
+          ),
+        }
+      : corsHeaders;
+    const stream = opening.open(headers);
     subscriber.stream = stream;
     // The only closure kept per connection: it holds the context and the subscriber.
     stream.onClose(() => context.unregister(subscriber));
