@@ -289,6 +289,12 @@ const targets =
           (v) => `${formatMs(hub.p99Ms.median)} vs ${formatMs(hub.p99Ms.median - v)}`,
         ),
         check(
+          '≤ 6 KB per idle connection',
+          hub.bytesPerConnection.median,
+          (v) => v <= 6144,
+          formatBytes,
+        ),
+        check(
           '≤ 4 KB per idle connection',
           hub.bytesPerConnection.median,
           (v) => v <= 4096,
