@@ -272,9 +272,11 @@ function readParameters(
         );
     }
   }
-  if (options.presenceTtlMs <= options.presenceHeartbeatMs) {
+  // One missed heartbeat (a reply lost, a loop stalled for a moment) must not make a live node
+  // look dead: other nodes would announce its subscribers as gone while they are connected.
+  if (options.presenceTtlMs < 2 * options.presenceHeartbeatMs) {
     throw new BrokerConfigError(
-      `transport ${scheme}:// parameter presence_ttl: ${options.presenceTtlMs} ms must be longer than presence_heartbeat (${options.presenceHeartbeatMs} ms), or a live node would be taken for dead between two heartbeats; three heartbeats is usual`,
+      `transport ${scheme}:// parameter presence_ttl: ${options.presenceTtlMs} ms must be at least twice presence_heartbeat (${options.presenceHeartbeatMs} ms), or one late heartbeat would get a live node taken for dead; three heartbeats is usual`,
     );
   }
 }

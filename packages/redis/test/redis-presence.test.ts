@@ -40,10 +40,17 @@ describe('presence options of the redis:// transport', () => {
     });
   });
 
-  it('refuses a ttl not longer than the heartbeat, and a heartbeat of 0, saying why', () => {
+  it('refuses a ttl under twice the heartbeat, and a heartbeat of 0, saying why', () => {
     expect(() => parse('?presence_heartbeat=5s&presence_ttl=5s')).toThrow(BrokerConfigError);
+    // One late heartbeat must not get a live node claimed: the ttl covers two.
+    expect(() => parse('?presence_heartbeat=5s&presence_ttl=9999ms')).toThrow(
+      /presence_ttl: 9999 ms must be at least twice presence_heartbeat \(5000 ms\)/,
+    );
+    expect(parse('?presence_heartbeat=5s&presence_ttl=10s')).toMatchObject({
+      presenceTtlMs: 10_000,
+    });
     expect(() => parse('?presence_ttl=3s')).toThrow(
-      /presence_ttl: 3000 ms must be longer than presence_heartbeat \(5000 ms\)/,
+      /presence_ttl: 3000 ms must be at least twice presence_heartbeat \(5000 ms\)/,
     );
     expect(() => parse('?presence_heartbeat=0&presence_ttl=1s')).toThrow(/at least 1ms/);
     expect(() => parse('?presence_ttl=soon')).toThrow(/presence_ttl: "soon" is not a duration/);
