@@ -55,9 +55,11 @@ export function createConnection(
     sentinelPassword: where.sentinelPassword,
     sentinelCommandTimeout: options.commandTimeout,
     // When every Sentinel fails: before the first connection, fail (the hub stops with the
-    // reason); later keep asking, since giving up would end the connection for good.
-    sentinelRetryStrategy: (attempt) =>
-      connectedOnce ? Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** attempt) : null,
+    // reason); later keep asking, since giving up would end the connection for good. A
+    // caller with no start to fail (the resumable store) passes its own.
+    sentinelRetryStrategy:
+      options.sentinelRetryStrategy ??
+      ((attempt) => (connectedOnce ? Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** attempt) : null)),
     ...(where.tls ? { tls: {}, enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
   });
   connection.once('ready', () => {

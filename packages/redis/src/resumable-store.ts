@@ -7,6 +7,8 @@ import {
   type StreamSlice,
 } from '@tidings/server';
 import { Redis } from 'ioredis';
+import { createConnection, MAX_RECONNECT_DELAY_MS } from './redis-connection.js';
+import { parseRedisTransportText } from './redis-transport-options.js';
 
 /**
  * How long a running stream's keys outlive its last lease renewal, ms, on top of the lease: a
@@ -125,7 +127,11 @@ interface ScriptedRedis extends Redis {
 }
 
 export interface RedisResumableStoreOptions {
-  /** A connection (kept open by its owner) or a `redis://` URL (the store opens and closes it). */
+  /**
+   * A connection (kept open by its owner), or a URL the store opens and closes:
+   * `redis://`, `rediss://`, or `redis+sentinel://[user:pass@]host1:26379[,host2…]/<master>[/db]`
+   * (`rediss+sentinel://`, `?sentinel_username=…&sentinel_password=…`), which follows failovers.
+   */
   redis: Redis | string;
   /** Prefix of every key and channel. Default `tidings:resumable:`. */
   prefix?: string;
@@ -156,14 +162,11 @@ export class RedisResumableStore implements ResumableStore {
   readonly #knownLength = new Map<string, number>();
   #closed = false;
 
+  /** @throws BrokerConfigError for a Sentinel URL it cannot read, saying why. */
   constructor(options: RedisResumableStoreOptions) {
     this.#ownsConnection = typeof options.redis === 'string';
     const redis =
-      typeof options.redis === 'string'
-        ? // Auto-pipelining: the commands of many streams in one event-loop turn go to Redis as
-          // one write, which is what lets a thousand concurrent replies share a connection.
-          new Redis(options.redis, { maxRetriesPerRequest: 2, enableAutoPipelining: true })
-        : options.redis;
+      typeof options.redis === 'string' ? openStoreConnection(options.redis) : options.redis;
     this.#prefix = options.prefix ?? 'tidings:resumable:';
     redis.defineCommand('resumableCreate', { numberOfKeys: 2, lua: CREATE });
     redis.defineCommand('resumableAppend', { numberOfKeys: 3, lua: APPEND });
@@ -390,4 +393,20 @@ export class RedisResumableStore implements ResumableStore {
 function fieldOf(fields: string[], name: string): string {
   for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1] ?? '';
   return '';
+}
+
+/**
+ * The store's own connection. Auto-pipelining: the commands of many streams in one event-loop
+ * turn go to Redis as one write, which is what lets a thousand concurrent replies share a
+ * connection. A Sentinel URL is read as the broker reads it (its broker parameters, such as
+ * `key`, mean nothing here and are refused if unknown).
+ */
+function openStoreConnection(url: string): Redis {
+  const options = { maxRetriesPerRequest: 2, enableAutoPipelining: true };
+  if (!/^rediss?\+sentinel:/i.test(url)) return new Redis(url, options);
+  // No start to fail: it keeps asking the Sentinels, as a redis:// connection keeps retrying.
+  return createConnection(parseRedisTransportText(url).connection, {
+    ...options,
+    sentinelRetryStrategy: (attempt) => Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** attempt),
+  });
 }

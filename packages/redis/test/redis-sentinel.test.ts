@@ -14,6 +14,7 @@ import {
   REDIS_DEFAULTS,
   RedisBroker,
   RedisChannel,
+  RedisResumableStore,
 } from '@tidings/redis';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -398,6 +399,29 @@ describe.skipIf(!redisServerBinary)('the Redis broker through Sentinel', () => {
       }),
     ).rejects.toThrow(
       /cannot reach Redis at master news-master via Sentinel 127\.0\.0\.1:1, 127\.0\.0\.1:2: no Sentinel answered/,
+    );
+  });
+
+  it('serves a RedisResumableStore opened from a Sentinel URL, on the primary', async () => {
+    const redis = await topology(0);
+    const store = new RedisResumableStore({ redis: redis.url(), prefix: 'replies:' });
+    const direct = new Redis(await redis.primaryPort(), '127.0.0.1');
+    try {
+      expect(await store.create('reply', 'producer', 5_000)).toBe(true);
+      const done = [{ type: 'done', data: 'ok' }];
+      expect(await store.append('reply', 'producer', 0, done, 1_000)).toBe('appended');
+      expect(await store.read('reply', -1, 10)).toMatchObject({ length: 1, ended: true });
+      // Written where the Sentinel says the primary is.
+      expect(await direct.exists('replies:reply:log')).toBe(1);
+    } finally {
+      direct.disconnect();
+      await store.close();
+    }
+  });
+
+  it('refuses a Sentinel URL for a RedisResumableStore that it cannot read, saying why', () => {
+    expect(() => new RedisResumableStore({ redis: 'redis+sentinel://127.0.0.1:26379/' })).toThrow(
+      BrokerConfigError,
     );
   });
 
