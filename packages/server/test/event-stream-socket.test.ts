@@ -136,6 +136,20 @@ describe('EventStream.fromSocket', () => {
     expect(stream?.closed).toBe(false);
     const response = await client.until(readResponse, 'the response head');
     const { statusLine, fields } = headOf(response.head);
+    expect(response.head.replace(/\r\ndate: [^\r]+/, '\r\ndate: *')).toBe(
+      [
+        'HTTP/1.1 201 Created',
+        'content-type: text/event-stream; charset=utf-8',
+        'cache-control: private, no-cache',
+        'x-accel-buffering: no',
+        'connection: keep-alive',
+        'x-config: a',
+        'x-extra: b',
+        'access-control-allow-origin: *',
+        'date: *',
+        'transfer-encoding: chunked',
+      ].join('\r\n'),
+    );
     expect(statusLine).toBe('HTTP/1.1 201 Created');
     const names = fields.map(([name]) => name);
     // Each field once, and the framing is the stream's own (a caller's Content-Length is dropped).
