@@ -254,13 +254,14 @@ afterEach(async () => {
 
 describe("a connection's first request", () => {
   it('answers a subscription without node:http, and the same as node:http does on a keep-alive connection', async () => {
-    t = await startHub();
+    t = await startHub({ corsOrigins: ['https://app.example'] });
     const requests = recordRequests(t);
     const publisher = await t.token({ publish: ['*'] });
     const path = subscribePath(['/books/{id}'], { lastEventID: 'earliest' });
+    const origin = 'Origin: https://app.example\r\n';
 
     const direct = await Connection.open(t.port);
-    direct.send(subscribeHead(path));
+    direct.send(subscribeHead(path, origin));
     const directHead = await direct.response();
     expect(directHead.status).toBe(200);
     expect(requests).toEqual([]);
@@ -270,7 +271,7 @@ describe("a connection's first request", () => {
     viaNode.send(publishRequest(publisher, { topic: '/books/1', data: 'first' }));
     const published = await viaNode.completeResponse(0);
     expect(published.status).toBe(200);
-    viaNode.send(subscribeHead(path));
+    viaNode.send(subscribeHead(path, origin));
     const nodeHead = await viaNode.response(1);
     expect(nodeHead.status).toBe(200);
     expect(requests).toEqual(['POST /.well-known/mercure', `GET ${path}`]);
@@ -278,6 +279,7 @@ describe("a connection's first request", () => {
     // The direct subscriber got the first update by replay, as the other one will.
     expect(comparable(directHead.headers)).toEqual(comparable(nodeHead.headers));
     expect(directHead.headers['last-event-id']).toBe('earliest');
+    expect(directHead.headers['access-control-allow-origin']).toBe('https://app.example');
     expect(directHead.statusLine).toBe(nodeHead.statusLine);
 
     const second = await t.publish({ topic: '/books/2', data: 'second' });
@@ -473,6 +475,22 @@ describe("a connection's first request", () => {
       expect(retries[0]).toBeGreaterThanOrEqual(1000);
       expect(retries[0]).toBeLessThanOrEqual(3000);
     }
+    expect(hub.hub.metrics.connections).toBe(0);
+  });
+
+  it('hub.close() completes with connections whose first head is missing or incomplete', async () => {
+    t = await startHub({ shutdownTimeoutMs: 300, headersTimeoutMs: 60_000 });
+    const silent = await Connection.open(t.port);
+    const partial = await Connection.open(t.port);
+    partial.send(`GET ${subscribePath(['x'])} HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
+    const open = await Connection.open(t.port);
+    open.send(subscribeHead(subscribePath(['x'])));
+    expect((await open.response()).status).toBe(200);
+    const hub = t;
+    t = undefined;
+    await hub.close();
+    await Promise.all([silent.closed(), partial.closed(), open.closed()]);
+    expect(silent.received.length).toBe(0);
     expect(hub.hub.metrics.connections).toBe(0);
   });
 
