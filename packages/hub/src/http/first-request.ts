@@ -172,9 +172,14 @@ class Arrival {
       if (bytes.length > maxHeaderSize) this.handBack();
       return;
     }
-    // Bytes after the head are a body or a pipelined request: node:http's to read.
+    // Bytes after the head are a body or a pipelined request: node:http's to read. A head
+    // longer than node:http takes is its too (431), however it arrived: in one read, or with
+    // its end in a later one.
+    const headLength = end + HEAD_END.length;
     const head =
-      end + HEAD_END.length === bytes.length ? parseRequestHead(bytes, this.#socket) : undefined;
+      headLength === bytes.length && headLength <= maxHeaderSize
+        ? parseRequestHead(bytes, this.#socket)
+        : undefined;
     if (head === undefined) {
       this.handBack();
       return;
