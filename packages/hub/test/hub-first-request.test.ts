@@ -238,9 +238,12 @@ function recordRequests(t: TestHub): string[] {
   return seen;
 }
 
-/** A response's headers without those that legitimately differ between two responses. */
+/**
+ * A response's headers without those that legitimately differ: the date, and the connection's
+ * fate (a direct stream is its connection's last response; node:http keeps it alive).
+ */
 function comparable(headers: Record<string, string>): Record<string, string> {
-  const { date: _date, 'keep-alive': _keepAlive, ...rest } = headers;
+  const { date: _date, 'keep-alive': _keepAlive, connection: _connection, ...rest } = headers;
   return rest;
 }
 
@@ -281,6 +284,8 @@ describe("a connection's first request", () => {
     expect(directHead.headers['last-event-id']).toBe('earliest');
     expect(directHead.headers['access-control-allow-origin']).toBe('https://app.example');
     expect(directHead.statusLine).toBe(nodeHead.statusLine);
+    expect(directHead.headers.connection).toBe('close');
+    expect(nodeHead.headers.connection).toBe('keep-alive');
 
     const second = await t.publish({ topic: '/books/2', data: 'second' });
     expect(second.status).toBe(200);

@@ -53,6 +53,9 @@ export function openSocketResponse(
       headers[name.toLowerCase()] = extraHeaders[name] as string;
     }
   }
+  // The connection ends with the stream: said so, a proxy keeping upstream connections
+  // (nginx `keepalive`) does not pool this one for another request.
+  headers.connection = 'close';
   const head = responseHead(config.status, headers);
   if (socket.destroyed || !socket.writable) return GONE;
   // RFC 9110 §9.3.2: the same head as for GET, and no content: the connection ends with it.

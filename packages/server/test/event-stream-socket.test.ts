@@ -142,7 +142,7 @@ describe('EventStream.fromSocket', () => {
         'content-type: text/event-stream; charset=utf-8',
         'cache-control: private, no-cache',
         'x-accel-buffering: no',
-        'connection: keep-alive',
+        'connection: close',
         'x-config: a',
         'x-extra: b',
         'access-control-allow-origin: *',
