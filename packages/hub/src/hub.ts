@@ -297,7 +297,11 @@ export class Hub {
     return reason === undefined ? { ready: true } : { ready: false, reason };
   }
 
-  /** The HTTP/1 server of the public listener, once {@link listen} resolved. */
+  /**
+   * The node:http server of the public listener, once {@link listen} resolved: it answers
+   * every HTTP/1.1 request but the subscriptions the listener answers itself, and does not
+   * listen itself (`hub.listener.outer` does; `listen()` resolves with the address).
+   */
   get server(): Server | undefined {
     return this.#listener?.http1;
   }

@@ -381,6 +381,70 @@ describe("a connection's first request", () => {
     expect(requests).toEqual([]);
   });
 
+  it('survives a client that resets its connection after the 408 (no unhandled error)', async () => {
+    t = await startHub({ headersTimeoutMs: 200 });
+    const silent = await Connection.open(t.port);
+    const partial = await Connection.open(t.port);
+    partial.send(`GET ${subscribePath(['x'])} HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
+    // Both get their 408 without reading it, then reset: the hub's write or read meets the RST.
+    await eventually(
+      () => silent.received.length > 0 && partial.received.length > 0,
+      'both 408 answers',
+    );
+    silent.socket.resetAndDestroy();
+    partial.socket.resetAndDestroy();
+    await Promise.all([silent.closed(), partial.closed()]);
+    // Still serving.
+    const next = await Connection.open(t.port);
+    next.send(subscribeHead(subscribePath(['x'])));
+    expect((await next.response()).status).toBe(200);
+  });
+
+  it('hub.close() completes after a 408 whose client keeps its side of the connection open', async () => {
+    t = await startHub({ headersTimeoutMs: 200, shutdownTimeoutMs: 300 });
+    const socket = connectTcp({ port: t.port, host: '127.0.0.1', allowHalfOpen: true });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const kept = new Connection(socket);
+    kept.send(`GET ${subscribePath(['x'])} HTTP/1.1\r\n`);
+    await eventually(() => kept.received.length > 0, 'the 408');
+    expect(kept.received.toString('latin1')).toMatch(/^HTTP\/1\.1 408 /);
+    const hub = t;
+    t = undefined;
+    const outer = hub.hub.listener!.outer;
+    // The client never ends its side: the shutdown deadline cuts the connection, and close()
+    // resolves (it waited for this connection forever before).
+    await hub.close();
+    const open = await new Promise<number>((resolve, reject) =>
+      outer.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+    );
+    expect(open).toBe(0);
+    expect(kept.ended || !kept.socket.readable).toBe(true);
+  });
+
+  it('answers a subscription whose request line arrives in small pieces directly', async () => {
+    t = await startHub();
+    const requests = recordRequests(t);
+    const head = subscribeHead(subscribePath(['x']));
+    const connection = await Connection.open(t.port);
+    // Pieces shorter than `GET /.well-known/mercure`, each in a read of its own.
+    for (let at = 0; at < head.length; at += 7) {
+      connection.send(head.slice(at, at + 7));
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect((await connection.response()).status).toBe(200);
+    expect(requests).toEqual([]);
+  });
+
+  it('gives a head with bare LF line ends to node:http at once (400, not a late 408)', async () => {
+    t = await startHub({ headersTimeoutMs: 60_000 });
+    const requests = recordRequests(t);
+    const connection = await Connection.open(t.port);
+    connection.send(`GET ${subscribePath(['x'])} HTTP/1.1\nHost: 127.0.0.1\n\n`);
+    const response = await connection.response();
+    expect(response.status).toBe(400);
+    expect(requests).toEqual([]);
+  });
+
   it.each([
     ['in one write', 1],
     ['in pieces', 4],

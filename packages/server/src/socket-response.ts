@@ -17,6 +17,10 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** RFC 9110 §5.5: visible characters, spaces and tabs, obs-text; never CR, LF or NUL. */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+function destroyOnError(this: Socket): void {
+  this.destroy();
+}
+
 /** A stream whose client left before its head could be sent: nothing is written. */
 const GONE: Sink = {
   gone: true,
@@ -57,9 +61,16 @@ export function openSocketResponse(
   // (nginx `keepalive`) does not pool this one for another request.
   headers.connection = 'close';
   const head = responseHead(config.status, headers);
-  if (socket.destroyed || !socket.writable) return GONE;
+  if (socket.destroyed) return GONE;
+  // Half-closed by us already: nothing can be answered on it any more.
+  if (!socket.writable) {
+    socket.destroy();
+    return GONE;
+  }
   // RFC 9110 §9.3.2: the same head as for GET, and no content: the connection ends with it.
+  // Nobody else listens to it from now on: a reset must not be an unhandled 'error'.
   if (request.method === 'HEAD') {
+    socket.on('error', destroyOnError);
     socket.end(head);
     return GONE;
   }

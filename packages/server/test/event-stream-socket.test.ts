@@ -274,6 +274,19 @@ describe('EventStream.fromSocket', () => {
     expect(text).toMatch(/\r\ncontent-type: text\/event-stream; charset=utf-8\r\n/);
   });
 
+  it('keeps a HEAD connection whose client resets from raising an unhandled error', async () => {
+    // The caller keeps no 'error' listener of its own once the stream has the connection.
+    const { port, opened } = await serve(undefined, undefined, (socket) =>
+      socket.removeAllListeners('error'),
+    );
+    const client = await connect(port, 'HEAD /events HTTP/1.1\r\nHost: x\r\n\r\n');
+    const { socket } = await opened;
+    // Reset before reading: the server side's read or write meets the RST.
+    client.socket.resetAndDestroy();
+    await eventually(() => socket.destroyed, 'the server side to close');
+    expect(socket.listenerCount('error')).toBeGreaterThan(0);
+  });
+
   it('closes a client that stops reading once maxQueueBytes wait for it', async () => {
     const maxQueueBytes = 256 * 1024;
     const { port, opened } = await serve({ maxQueueBytes });

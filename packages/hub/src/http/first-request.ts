@@ -31,7 +31,6 @@ export interface DirectRouting {
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
-const CRLF = Buffer.from('\r\n', 'latin1');
 const NO_BYTES = Buffer.alloc(0);
 
 function timeoutError(): Error {
@@ -60,19 +59,22 @@ export class FirstRequestReader {
   readonly offeredPrefix: Buffer;
   /** Connections whose first head is still arriving or being decided on. */
   readonly #arriving = new Map<Socket, Arrival>();
-  /** Connections the route took: cut by {@link closeAll}. */
-  readonly #taken = new Set<Socket>();
-  readonly #forgetTaken: (this: Socket) => void;
+  /**
+   * Connections node:http never saw and that are still open: taken by the route, or answered
+   * here (408). Cut by {@link closeAll}, as node:http cuts its own.
+   */
+  readonly #held = new Set<Socket>();
+  readonly #forgetHeld: (this: Socket) => void;
 
   constructor(http1: Http1Server, routing: DirectRouting) {
     this.#http1 = http1;
     this.#route = routing.route;
     this.#limits = routing.limits;
     this.offeredPrefix = Buffer.from(`GET ${routing.path}`, 'latin1');
-    const taken = this.#taken;
-    // One listener for every taken connection (Node calls it with `this` set to the socket).
-    this.#forgetTaken = function (this: Socket) {
-      taken.delete(this);
+    const held = this.#held;
+    // One listener for every held connection (Node calls it with `this` set to the socket).
+    this.#forgetHeld = function (this: Socket) {
+      held.delete(this);
     };
   }
 
@@ -88,9 +90,9 @@ export class FirstRequestReader {
     return this.#arriving.size;
   }
 
-  /** Connections answered by the route and still open. */
-  get taken(): number {
-    return this.#taken.size;
+  /** Open connections node:http never saw: streams the route answered, 408s still closing. */
+  get held(): number {
+    return this.#held.size;
   }
 
   /** Shutdown: closes the connections that have sent nothing yet. */
@@ -101,7 +103,7 @@ export class FirstRequestReader {
   /** Cuts every connection this reader holds or handed to the route. */
   closeAll(): void {
     for (const socket of this.#arriving.keys()) socket.destroy();
-    for (const socket of this.#taken) socket.destroy();
+    for (const socket of this.#held) socket.destroy();
   }
 
   /** @internal */
@@ -114,30 +116,60 @@ export class FirstRequestReader {
   }
 
   /** @internal */
-  settle(socket: Socket, outcome: 'taken' | 'handed' | 'gone', bytes: Buffer): void {
+  settle(socket: Socket, outcome: Outcome, bytes: Buffer): void {
     this.#arriving.delete(socket);
-    if (outcome === 'taken') {
-      this.#taken.add(socket);
-      socket.once('close', this.#forgetTaken);
-    } else if (outcome === 'handed') {
-      // node:http may read the socket natively, past the stream's buffer: the bytes already
-      // read are given to it as the 'data' they were.
-      this.#http1.emit('connection', socket);
-      if (bytes.length > 0) socket.emit('data', bytes);
+    switch (outcome) {
+      case 'taken':
+        this.#hold(socket);
+        return;
+      case 'handed':
+        // node:http may read the socket natively, past the stream's buffer: the bytes already
+        // read are given to it as the 'data' they were.
+        this.#http1.emit('connection', socket);
+        if (bytes.length > 0) socket.emit('data', bytes);
+        return;
+      case 'timed-out':
+        // Answered here, so guarded here as node:http guards its own: a reset while the 408
+        // is on its way must not be an unhandled 'error', and a peer that never closes its
+        // side is cut at the shutdown deadline or after a last grace.
+        this.#hold(socket);
+        socket.on('error', destroyOnError);
+        setTimeout(destroyUnlessClosed, CLOSE_AFTER_REFUSAL_MS, socket).unref();
+        answerClientError(timeoutError(), socket, this.#limits);
+        return;
+      case 'gone':
+        return;
     }
   }
 
-  /** @internal */
-  timedOut(socket: Socket): void {
-    answerClientError(timeoutError(), socket, this.#limits);
+  #hold(socket: Socket): void {
+    this.#held.add(socket);
+    socket.once('close', this.#forgetHeld);
   }
+}
+
+type Outcome = 'taken' | 'handed' | 'gone' | 'timed-out';
+
+/** How long a connection answered with 408 may take to close before it is cut. */
+const CLOSE_AFTER_REFUSAL_MS = 5000;
+
+function destroyOnError(this: Socket): void {
+  this.destroy();
+}
+
+function destroyUnlessClosed(socket: Socket): void {
+  if (!socket.destroyed) socket.destroy();
 }
 
 /** One connection while its first head arrives and the route decides on it. */
 class Arrival {
   readonly #reader: FirstRequestReader;
   readonly #socket: Socket;
-  #bytes: Buffer;
+  /** What arrived: `#length` bytes of `#buffer` (the first chunk itself, then a copy that grows). */
+  #buffer: Buffer;
+  #length: number;
+  /** Bytes already searched for the end of the head and for a bare LF. */
+  #scanned = 0;
   #state: 'reading' | 'offered' | 'settled' = 'reading';
   readonly #timer: NodeJS.Timeout;
   readonly #onData = (chunk: Buffer) => this.#received(chunk);
@@ -148,7 +180,8 @@ class Arrival {
   constructor(reader: FirstRequestReader, socket: Socket, seen: Buffer, timeoutMs: number) {
     this.#reader = reader;
     this.#socket = socket;
-    this.#bytes = seen;
+    this.#buffer = seen;
+    this.#length = seen.length;
     this.#timer = setTimeout(() => this.#timedOut(), timeoutMs);
     this.#timer.unref();
     socket.on('data', this.#onData);
@@ -159,25 +192,35 @@ class Arrival {
 
   /** Looks for the end of the head in what has arrived; offers it, or hands the connection off. */
   examine(): void {
-    const bytes = this.#bytes;
-    if (bytes.length === 0) return;
+    const length = this.#length;
+    if (length === 0) return;
+    const bytes = this.#buffer.subarray(0, length);
     // Any other request goes to node:http as soon as its request line shows it, often with
     // its body not read yet: a publisher's connection costs one look at its first line.
     if (!this.#offeredRequestLine(bytes)) {
       this.handBack();
       return;
     }
-    const end = bytes.indexOf(HEAD_END);
+    // Only what arrived since the last look is searched (from 3 bytes back, where a CRLFCRLF
+    // split between reads begins), so a head sent a byte at a time costs linear work.
+    const end = bytes.indexOf(HEAD_END, Math.max(0, this.#scanned - 3));
+    const headLength = end === -1 ? length : end + HEAD_END.length;
+    // A line ended by a bare LF: node:http's to answer (it refuses it at once).
+    const bareLf = hasBareLf(bytes, this.#scanned, headLength);
+    this.#scanned = length;
+    if (bareLf) {
+      this.handBack();
+      return;
+    }
     if (end === -1) {
-      if (bytes.length > maxHeaderSize) this.handBack();
+      if (length > maxHeaderSize) this.handBack();
       return;
     }
     // Bytes after the head are a body or a pipelined request: node:http's to read. A head
     // longer than node:http takes is its too (431), however it arrived: in one read, or with
     // its end in a later one.
-    const headLength = end + HEAD_END.length;
     const head =
-      headLength === bytes.length && headLength <= maxHeaderSize
+      headLength === length && headLength <= maxHeaderSize
         ? parseRequestHead(bytes, this.#socket)
         : undefined;
     if (head === undefined) {
@@ -194,11 +237,10 @@ class Arrival {
     const prefix = this.#reader.offeredPrefix;
     const compared = Math.min(bytes.length, prefix.length);
     if (bytes.compare(prefix, 0, compared, 0, compared) !== 0) return false;
-    if (bytes.length === prefix.length) return true;
+    // A request line split across reads: what came so far could still be one.
+    if (bytes.length <= prefix.length) return true;
     const next = bytes[prefix.length];
-    if (next !== 0x20 && next !== 0x3f) return false;
-    // The request line alone is longer than any head node:http takes: not one to wait for.
-    return bytes.indexOf(CRLF) !== -1 || bytes.length <= maxHeaderSize;
+    return next === 0x20 || next === 0x3f;
   }
 
   take(): Socket {
@@ -213,16 +255,33 @@ class Arrival {
   }
 
   closeIfSilent(): void {
-    if (this.#bytes.length === 0) this.#socket.destroy();
+    if (this.#length === 0) this.#socket.destroy();
   }
 
   #received(chunk: Buffer): void {
-    const bytes = this.#bytes;
-    this.#bytes = bytes.length === 0 ? chunk : Buffer.concat([bytes, chunk]);
+    this.#append(chunk);
     if (this.#state === 'reading') this.examine();
     // While the route decides, more bytes are kept for node:http in case it hands back; a
     // client that sends that much before its answer is not waiting for an event stream.
-    else if (this.#bytes.length > 2 * maxHeaderSize) this.#socket.destroy();
+    else if (this.#length > 2 * maxHeaderSize) this.#socket.destroy();
+  }
+
+  /** Keeps `chunk` after what arrived: the first chunk as it is, later ones in a doubling copy. */
+  #append(chunk: Buffer): void {
+    const length = this.#length;
+    if (length === 0) {
+      this.#buffer = chunk;
+      this.#length = chunk.length;
+      return;
+    }
+    const needed = length + chunk.length;
+    if (this.#buffer.length < needed) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * length, 1024));
+      this.#buffer.copy(grown, 0, 0, length);
+      this.#buffer = grown;
+    }
+    chunk.copy(this.#buffer, length);
+    this.#length = needed;
   }
 
   #timedOut(): void {
@@ -230,7 +289,7 @@ class Arrival {
     this.#settle('timed-out');
   }
 
-  #settle(outcome: 'taken' | 'handed' | 'gone' | 'timed-out'): void {
+  #settle(outcome: Outcome): void {
     if (this.#state === 'settled') return;
     this.#state = 'settled';
     clearTimeout(this.#timer);
@@ -239,13 +298,19 @@ class Arrival {
     socket.off('end', this.#onEnd);
     socket.off('error', this.#onEnd);
     socket.off('close', this.#onClose);
-    const bytes = this.#bytes;
-    this.#bytes = NO_BYTES;
-    if (outcome === 'timed-out') {
-      this.#reader.settle(socket, 'gone', NO_BYTES);
-      this.#reader.timedOut(socket);
-      return;
-    }
+    const bytes = this.#buffer.subarray(0, this.#length);
+    this.#buffer = NO_BYTES;
+    this.#length = 0;
     this.#reader.settle(socket, outcome, bytes);
   }
+}
+
+/** Whether an LF not preceded by CR is in `bytes[from, to)`. */
+function hasBareLf(bytes: Buffer, from: number, to: number): boolean {
+  let lf = bytes.indexOf(0x0a, from);
+  while (lf !== -1 && lf < to) {
+    if (lf === 0 || bytes[lf - 1] !== 0x0d) return true;
+    lf = bytes.indexOf(0x0a, lf + 1);
+  }
+  return false;
 }

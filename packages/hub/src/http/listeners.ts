@@ -85,7 +85,8 @@ export class HubListener {
     // 'listening' event on; this server never listens itself, so it is told it does.
     http1.emit('listening');
     if (security === undefined) {
-      this.outer = createNetServer((socket) => http1Connection(socket));
+      // As node:http's own server: events and answers leave at once, without Nagle's delay.
+      this.outer = createNetServer({ noDelay: true }, (socket) => http1Connection(socket));
       return;
     }
     // The same request handler for HTTP/2: node:http2's compatibility objects have the
@@ -105,6 +106,7 @@ export class HubListener {
     this.#http2 = http2;
     if ('tls' in security) {
       const tls = createTlsServer({
+        noDelay: true,
         ...security.tls,
         ALPNProtocols: ['h2', 'http/1.1'],
       });
@@ -117,7 +119,7 @@ export class HubListener {
       tls.on('tlsClientError', (_error, socket) => socket.destroy());
       this.outer = tls;
     } else {
-      this.outer = createNetServer((socket) =>
+      this.outer = createNetServer({ noDelay: true }, (socket) =>
         sniffPreface(socket, http1.headersTimeout || 60_000, http1Connection, http2),
       );
     }
