@@ -349,9 +349,12 @@ export class Hub {
     }
     const id = update.id ?? createUpdateId();
     const span = this.#tracing.startAppend(id, update.topics.length, parent);
+    const trace = this.#tracing.carrierOf(span);
     let stored: StoredUpdate;
     try {
-      stored = await this.#broker.publish({ ...update, id });
+      stored = await this.#broker.publish(
+        trace === undefined ? { ...update, id } : { ...update, id, trace },
+      );
     } catch (error) {
       this.#tracing.endAppend(span, id, error);
       throw error;

@@ -17,6 +17,12 @@ export interface Update {
   readonly type?: string | undefined;
   /** The SSE `retry` field, in milliseconds. */
   readonly retry?: number | undefined;
+  /**
+   * The trace context of the broker append that kept the update (a propagation carrier:
+   * W3C `traceparent`, `tracestate`), set only while tracing records: a node that fans the
+   * update out from a shared log continues the publisher's trace. Never sent to subscribers.
+   */
+  readonly trace?: Readonly<Record<string, string>> | undefined;
 }
 
 /**

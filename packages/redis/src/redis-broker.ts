@@ -174,6 +174,8 @@ export class RedisBroker implements Broker {
       type: update.type,
       retry: update.retry,
       acceptedAt,
+      // Only while tracing records: other nodes' fan-out continues the publisher's trace.
+      ...(update.trace === undefined ? {} : { trace: update.trace }),
     };
     const [meta, log, ids] = this.#keys;
     const [epoch, sequence] = await this.#call('append the update', () =>
@@ -581,6 +583,7 @@ function decodeEntry(entry: Entry, sequence: number): StoredUpdate {
   };
   return {
     ...update,
+    ...(kept.trace === undefined ? {} : { trace: kept.trace }),
     epoch: fields[1]!,
     sequence,
     chunk: encodeUpdate(update),

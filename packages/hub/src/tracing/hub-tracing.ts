@@ -106,6 +106,17 @@ export class HubTracing {
     return span;
   }
 
+  /**
+   * The context of a recording `broker append` span as a propagation carrier, to keep with
+   * the update in a shared log (`Update.trace`); undefined when nothing records.
+   */
+  carrierOf(span: Span): Record<string, string> | undefined {
+    if (!span.isRecording()) return undefined;
+    const carrier: Record<string, string> = {};
+    propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
+    return Object.keys(carrier).length === 0 ? undefined : carrier;
+  }
+
   /** Ends the span of a broker append; a failed one forgets the update (nothing to fan out). */
   endAppend(span: Span, id: string, error?: unknown): void {
     if (error !== undefined) {
@@ -116,18 +127,19 @@ export class HubTracing {
   }
 
   /**
-   * Starts the span of fanning one update out on this node: a child of its `broker append`
-   * when that ran here, a trace of its own otherwise (published on another node).
+   * Starts the span of fanning one update out on this node: a child of its `broker append`,
+   * kept here when the append ran here, read from the update's `trace` when it ran on another
+   * node of a shared log; a trace of its own when neither is known.
    */
   startFanOut(update: StoredUpdate): Span {
     const pending = this.#pending;
     let parent: Context = ROOT_CONTEXT;
-    if (pending.size !== 0) {
-      const appended = pending.get(update.id);
-      if (appended !== undefined) {
-        pending.delete(update.id);
-        parent = appended;
-      }
+    const appended = pending.size === 0 ? undefined : pending.get(update.id);
+    if (appended !== undefined) {
+      pending.delete(update.id);
+      parent = appended;
+    } else if (update.trace !== undefined) {
+      parent = propagation.extract(ROOT_CONTEXT, update.trace);
     }
     const span = tracer.startSpan('fan-out', { kind: SpanKind.CONSUMER }, parent);
     if (span.isRecording()) {
