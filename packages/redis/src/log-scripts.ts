@@ -29,6 +29,30 @@ return state
 `;
 
 /**
+ * Removes the oldest entries beyond `maxEvents` or older than `maxAge` ms before `now` (0: no
+ * age limit), at most 100 per run, with their ids from the index unless a later update reused
+ * the id. Leaves the count in `trimmed`.
+ */
+const TRIM_OLDEST = `
+local length = redis.call('XLEN', KEYS[2])
+local trimmed = 0
+for _ = 1, 100 do
+  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+  if not oldest then break end
+  local fields = oldest[2]
+  local tooOld = maxAge > 0 and tonumber(fields[6]) < now - maxAge
+  if length <= maxEvents and not tooOld then break end
+  redis.call('XDEL', KEYS[2], oldest[1])
+  length = length - 1
+  trimmed = trimmed + 1
+  local oldSequence = string.match(oldest[1], '^(%d+)')
+  if redis.call('HGET', KEYS[3], fields[4]) == oldSequence then
+    redis.call('HDEL', KEYS[3], fields[4])
+  end
+end
+`;
+
+/**
  * Appends one update: ARGV[1] a new epoch in case there is none, ARGV[2] the update id,
  * ARGV[3] the update as JSON, ARGV[4] the most entries kept, ARGV[5] the longest age kept in
  * ms (0: none). Returns `{epoch, sequence}`.
@@ -46,21 +70,22 @@ redis.call('HSET', KEYS[3], ARGV[2], sequence)
 redis.call('HSET', KEYS[1], 'last', ARGV[2])
 local maxEvents = tonumber(ARGV[4])
 local maxAge = tonumber(ARGV[5])
-local length = redis.call('XLEN', KEYS[2])
-for _ = 1, 100 do
-  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
-  if not oldest then break end
-  local fields = oldest[2]
-  local tooOld = maxAge > 0 and tonumber(fields[6]) < now - maxAge
-  if length <= maxEvents and not tooOld then break end
-  redis.call('XDEL', KEYS[2], oldest[1])
-  length = length - 1
-  local oldSequence = string.match(oldest[1], '^(%d+)')
-  if redis.call('HGET', KEYS[3], fields[4]) == oldSequence then
-    redis.call('HDEL', KEYS[3], fields[4])
-  end
-end
+${TRIM_OLDEST}
 return {epoch, sequence}
+`;
+
+/**
+ * Trims a log nobody appends to: ARGV[1] the most entries kept, ARGV[2] the longest age kept
+ * in ms. Without it an idle log would keep entries older than `max_age` until the next
+ * append. Returns how many entries it removed (at most 100 per call).
+ */
+export const TRIM_SCRIPT = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local maxEvents = tonumber(ARGV[1])
+local maxAge = tonumber(ARGV[2])
+${TRIM_OLDEST}
+return trimmed
 `;
 
 /**

@@ -17,7 +17,7 @@ import {
   type Update,
 } from '@tidings/hub';
 import type { Redis } from 'ioredis';
-import { APPEND_SCRIPT, HEAD_SCRIPT, REWIND_SCRIPT } from './log-scripts.js';
+import { APPEND_SCRIPT, HEAD_SCRIPT, REWIND_SCRIPT, TRIM_SCRIPT } from './log-scripts.js';
 import { RedisBrokerMetrics } from './redis-broker-metrics.js';
 import {
   addressOf,
@@ -40,6 +40,13 @@ import {
 const BLOCK_MS = 1000;
 /** The most entries one read of the feed takes. */
 const READ_COUNT = 1000;
+/**
+ * How often an idle feed trims the log by age: a tenth of `max_age`, between one second and a
+ * minute, so an entry outlives `max_age` by at most that while nobody publishes.
+ */
+function ageTrimEveryMs(maxAgeMs: number): number {
+  return Math.min(60_000, Math.max(BLOCK_MS, Math.round(maxAgeMs / 10)));
+}
 
 /** The commands the scripts add to a connection. */
 interface LogConnection extends Redis {
@@ -64,6 +71,13 @@ interface LogConnection extends Redis {
     maxEvents: number,
     maxAgeMs: number,
   ): Promise<[string, number]>;
+  tidingsTrim(
+    meta: string,
+    log: string,
+    ids: string,
+    maxEvents: number,
+    maxAgeMs: number,
+  ): Promise<number>;
 }
 
 /** A stream entry as ioredis returns it: `[id, [field, value, ...]]`. */
@@ -331,6 +345,8 @@ export class RedisBroker implements Broker {
       epochCheckedAt = Number.NEGATIVE_INFINITY;
     };
     reader.on('ready', checkEpochNext);
+    const { maxAgeMs, maxEvents } = this.#options;
+    let ageTrimmedAt = performance.now();
     while (!this.#closed) {
       try {
         if (this.#readerReconnected) {
@@ -379,7 +395,14 @@ export class RedisBroker implements Broker {
           failures = 0;
           this.#setReaderHealth({ ready: true });
         }
-        if (reply === null) checkEpochNext();
+        if (reply === null) {
+          checkEpochNext();
+          // Nobody appends (whose script trims): entries past max_age go from here.
+          if (maxAgeMs > 0 && performance.now() - ageTrimmedAt >= ageTrimEveryMs(maxAgeMs)) {
+            ageTrimmedAt = performance.now();
+            await reader.tidingsTrim(...this.#keys, maxEvents, maxAgeMs);
+          }
+        }
         for (const entry of reply?.[0]?.[1] ?? []) {
           if (this.#closed) return;
           const sequence = sequenceOf(entry[0]);
@@ -483,6 +506,7 @@ export class RedisBroker implements Broker {
     connection.defineCommand('tidingsHead', { numberOfKeys: 3, lua: HEAD_SCRIPT });
     connection.defineCommand('tidingsAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
     connection.defineCommand('tidingsRewind', { numberOfKeys: 3, lua: REWIND_SCRIPT });
+    connection.defineCommand('tidingsTrim', { numberOfKeys: 3, lua: TRIM_SCRIPT });
     // Errors reach the callers of commands; the connection itself only reconnects.
     connection.on('error', () => {});
     return connection;

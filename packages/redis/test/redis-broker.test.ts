@@ -126,6 +126,25 @@ describe.skipIf(!redisServerBinary)('the Redis broker, beyond the contract', () 
     expect(page.updates.map((stored) => stored.id)).toEqual(['new']);
   });
 
+  it('drops updates older than max_age from a log nobody appends to', async () => {
+    const log = broker('max_age=300ms', 'idle-age');
+    await log.start(new Feed());
+    for (const id of ['a', 'b', 'c']) await log.publish(update(id));
+    expect(await admin.xlen('idle-age:log')).toBe(3);
+    // No more appends: the idle feed trims them (it reads for a second, then trims).
+    const deadline = Date.now() + 10_000;
+    while ((await admin.xlen('idle-age:log')) > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await admin.xlen('idle-age:log')).toBe(0);
+    expect(await admin.hlen('idle-age:ids')).toBe(0);
+    const page = await log.replay({ kind: 'earliest' }, { upTo: await log.head(), limit: 10 });
+    expect(page.updates).toEqual([]);
+    // The log goes on in the same epoch.
+    const next = await log.publish(update('d'));
+    expect(next.sequence).toBe(4);
+  });
+
   it('keeps what it acknowledged across a Redis crash (append-only file, fsync always)', async () => {
     const log = broker('', 'durable');
     await log.start(new Feed());
