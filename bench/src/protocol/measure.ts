@@ -1,13 +1,27 @@
 /**
- * Interleaved timing for two contenders on a shared, noisy machine: rounds run both back to
- * back (alternating which goes first), each run repeats its work until it lasted long enough to
- * time, and the summary takes medians, so a burst of load from elsewhere skews one round, not
- * the result.
+ * Interleaved timing for two contenders on a shared, noisy machine. A round gives each
+ * contender the same share of the clock in short slices, in the order A B B A A B B A … (the
+ * next round starts with the other contender: B A A B …). A burst of load from elsewhere, or the machine switching between a fast and a slow regime (this 2-core virtual
+ * machine does, for seconds at a time: both contenders' throughput halves or doubles
+ * together), then lands on both contenders alike instead of on whichever one was running:
+ * with one long run per contender per round, a switch between the two runs made that
+ * round's ratio wrong by the size of the switch. The ABBA order also cancels a steady drift
+ * within a round. A contender's throughput in a round is the median of its slices' (at
+ * least 8 slices each with the defaults), so a burst that hits a few slices of one
+ * contender does not decide the round either. The summary takes the median of the
+ * per-round ratios and reports the slowest round as well.
  *
- * Each run is timed twice: by the clock, and by the CPU time the process used (all its threads,
- * so the garbage collector's helpers count too). On a machine shared with other work the clock
- * also counts the time the process waited for a core; the CPU time does not. A round whose
- * clock ratio falls far below its CPU-time ratio was slowed from outside, not by the parser.
+ * The same rules for both: equal warm-up (interleaved the same way), the same slice length,
+ * the same number of slices, the same statistic, and before each round (untimed) a full garbage collection when
+ * the process runs with --expose-gc, so that no round starts with garbage the other
+ * contender left in the old generation. Garbage made inside a round is collected inside it,
+ * as it would be in an application.
+ *
+ * Each slice is timed twice: by the clock, and by the CPU time the process used (all its
+ * threads, so the garbage collector's helpers count too). On a machine shared with other
+ * work the clock also counts the time the process waited for a core; the CPU time does not.
+ * A round whose clock ratio falls far below its CPU-time ratio was slowed from outside, not
+ * by the parser.
  */
 
 export interface Sample {
@@ -41,9 +55,14 @@ interface Timing {
 
 export interface MeasureOptions {
   rounds: number;
-  /** Shortest time one run lasts; the work repeats until it did. */
+  /** Shortest time each contender runs in one round (summed over its slices). */
   minRunMs: number;
   warmupMs: number;
+  /**
+   * Shortest slice: the work repeats until it lasted this long (at least one pass). Short
+   * enough that both contenders see the same state of the machine. Default 20 ms.
+   */
+  sliceMs?: number;
 }
 
 export function median(values: number[]): number {
@@ -52,24 +71,61 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Runs `work` until `minMs` passed; returns MB/s for `bytesPerRun` bytes of input each time. */
-function timeRun(work: () => unknown, bytesPerRun: number, minMs: number): Timing {
-  let runs = 0;
+/** The throughput of each of one contender's slices in one round, by the clock and by CPU time. */
+interface Tally {
+  wall: number[];
+  cpu: number[];
+}
+
+/**
+ * Runs `work` until `minMs` passed (at least once) and adds its throughput to `tally`;
+ * returns the time it took.
+ */
+function slice(work: () => unknown, bytesPerRun: number, minMs: number, tally: Tally): number {
+  let passes = 0;
   const startCpu = process.cpuUsage();
   const start = performance.now();
   let elapsed = 0;
   do {
     work();
-    runs++;
+    passes++;
     elapsed = performance.now() - start;
   } while (elapsed < minMs);
   const cpu = process.cpuUsage(startCpu);
-  const cpuMs = (cpu.user + cpu.system) / 1000;
-  return {
-    wall: (bytesPerRun * runs) / (elapsed / 1000) / 1e6,
-    cpu: (bytesPerRun * runs) / (cpuMs / 1000) / 1e6,
-  };
+  const cpuMs = Math.max((cpu.user + cpu.system) / 1000, 0.001);
+  tally.wall.push((bytesPerRun * passes) / elapsed / 1000);
+  tally.cpu.push((bytesPerRun * passes) / cpuMs / 1000);
+  return elapsed;
 }
+
+/**
+ * One round: ABBA blocks of slices (BAAB when `theirsFirst`) until each contender ran for
+ * `minMs`. Whole blocks only, so both get the same number of slices in mirrored positions.
+ */
+function round(
+  ours: () => unknown,
+  theirs: () => unknown,
+  bytesPerRun: number,
+  minMs: number,
+  sliceMs: number,
+  theirsFirst: boolean,
+): [Tally, Tally] {
+  const oursTally: Tally = { wall: [], cpu: [] };
+  const theirTally: Tally = { wall: [], cpu: [] };
+  const [first, second] = theirsFirst ? [theirs, ours] : [ours, theirs];
+  const [firstTally, secondTally] = theirsFirst ? [theirTally, oursTally] : [oursTally, theirTally];
+  let firstMs = 0;
+  let secondMs = 0;
+  do {
+    firstMs += slice(first, bytesPerRun, sliceMs, firstTally);
+    secondMs += slice(second, bytesPerRun, sliceMs, secondTally);
+    secondMs += slice(second, bytesPerRun, sliceMs, secondTally);
+    firstMs += slice(first, bytesPerRun, sliceMs, firstTally);
+  } while (firstMs < minMs || secondMs < minMs);
+  return [oursTally, theirTally];
+}
+
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
 
 export function compare(
   ours: () => unknown,
@@ -77,19 +133,19 @@ export function compare(
   bytesPerRun: number,
   options: MeasureOptions,
 ): Comparison {
-  // Warm both up before the first timed round, so the JIT has settled.
-  timeRun(ours, bytesPerRun, options.warmupMs);
-  timeRun(theirs, bytesPerRun, options.warmupMs);
+  const sliceMs = options.sliceMs ?? 20;
+  // Warm both up the same way before the first timed round, so the JIT has settled.
+  round(ours, theirs, bytesPerRun, options.warmupMs, sliceMs, false);
   const oursRounds: Timing[] = [];
   const theirRounds: Timing[] = [];
-  for (let round = 0; round < options.rounds; round++) {
-    if (round % 2 === 0) {
-      oursRounds.push(timeRun(ours, bytesPerRun, options.minRunMs));
-      theirRounds.push(timeRun(theirs, bytesPerRun, options.minRunMs));
-    } else {
-      theirRounds.push(timeRun(theirs, bytesPerRun, options.minRunMs));
-      oursRounds.push(timeRun(ours, bytesPerRun, options.minRunMs));
-    }
+  // A round's throughput is the median of its slices: a burst of load from elsewhere that
+  // slows a few slices of either contender moves neither median.
+  const timing = (t: Tally): Timing => ({ wall: median(t.wall), cpu: median(t.cpu) });
+  for (let r = 0; r < options.rounds; r++) {
+    collectGarbage?.();
+    const [o, t] = round(ours, theirs, bytesPerRun, options.minRunMs, sliceMs, r % 2 === 1);
+    oursRounds.push(timing(o));
+    theirRounds.push(timing(t));
   }
   const sample = (rounds: Timing[]): Sample => {
     const wall = rounds.map((t) => t.wall);
