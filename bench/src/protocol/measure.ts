@@ -6,10 +6,11 @@
  * together), then lands on both contenders alike instead of on whichever one was running:
  * with one long run per contender per round, a switch between the two runs made that
  * round's ratio wrong by the size of the switch. The ABBA order also cancels a steady drift
- * within a round. A contender's throughput in a round is the median of its slices' (at
- * least 8 slices each with the defaults), so a burst that hits a few slices of one
- * contender does not decide the round either. The summary takes the median of the
- * per-round ratios and reports the slowest round as well.
+ * within a round. Each slice is paired with the other contender's slice next to it (A B and
+ * B A in each block), and the round's ratio is the median of its pairs' ratios (at least 8
+ * pairs with the defaults), so a burst that hits a few slices does not decide the round
+ * either; each contender's MB/s in a round is likewise the median of its slices. The summary
+ * takes the median of the per-round ratios and reports the slowest round as well.
  *
  * The same rules for both: equal warm-up (interleaved the same way), the same slice length,
  * the same number of slices, the same statistic, and before each round (untimed) a full garbage collection when
@@ -36,7 +37,7 @@ export interface Sample {
 export interface Comparison {
   ours: Sample;
   theirs: Sample;
-  /** Median of the per-round ratios ours / theirs (each round ran both back to back). */
+  /** Median of the per-round ratios ours / theirs (see above for a round's ratio). */
   ratio: number;
   /** The least per-round ratio: the slowest round. */
   worstRatio: number;
@@ -138,6 +139,11 @@ export function compare(
   round(ours, theirs, bytesPerRun, options.warmupMs, sliceMs, false);
   const oursRounds: Timing[] = [];
   const theirRounds: Timing[] = [];
+  const ratios: number[] = [];
+  const cpuRatios: number[] = [];
+  // Slice i of one contender ran right next to slice i of the other (A B, then B A).
+  const pairedRatio = (ours: number[], theirs: number[]) =>
+    median(ours.map((value, i) => value / theirs[i]!));
   // A round's throughput is the median of its slices: a burst of load from elsewhere that
   // slows a few slices of either contender moves neither median.
   const timing = (t: Tally): Timing => ({ wall: median(t.wall), cpu: median(t.cpu) });
@@ -146,13 +152,13 @@ export function compare(
     const [o, t] = round(ours, theirs, bytesPerRun, options.minRunMs, sliceMs, r % 2 === 1);
     oursRounds.push(timing(o));
     theirRounds.push(timing(t));
+    ratios.push(pairedRatio(o.wall, t.wall));
+    cpuRatios.push(pairedRatio(o.cpu, t.cpu));
   }
   const sample = (rounds: Timing[]): Sample => {
     const wall = rounds.map((t) => t.wall);
     return { mbPerSecond: median(wall), rounds: wall, cpuRounds: rounds.map((t) => t.cpu) };
   };
-  const ratios = oursRounds.map((t, i) => t.wall / theirRounds[i]!.wall);
-  const cpuRatios = oursRounds.map((t, i) => t.cpu / theirRounds[i]!.cpu);
   return {
     ours: sample(oursRounds),
     theirs: sample(theirRounds),
