@@ -356,13 +356,6 @@ export function createParser(
           !discardEvent
         ) {
           appendData(text.slice(text.charCodeAt(pos + 5) === SPACE ? pos + 6 : pos + 5, lf));
-          // A blank line right after a data line, as one-line events are sent: the event is
-          // dispatched here rather than by one more turn of the loop.
-          if (text.charCodeAt(lf + 1) === LF) {
-            dispatch();
-            pos = lf + 2;
-            continue;
-          }
         } else {
           line(text, pos, lf);
         }
