@@ -7,10 +7,13 @@
  * with one long run per contender per round, a switch between the two runs made that
  * round's ratio wrong by the size of the switch. The ABBA order also cancels a steady drift
  * within a round. Each slice is paired with the other contender's slice next to it (A B and
- * B A in each block), and the round's ratio is the median of its pairs' ratios (at least 8
- * pairs with the defaults), so a burst that hits a few slices does not decide the round
- * either; each contender's MB/s in a round is likewise the median of its slices. The summary
- * takes the median of the per-round ratios and reports the slowest round as well.
+ * B A in each block), and the round's ratio is the median of its pairs' ratios (with the
+ * defaults of run.ts, 300 ms per contender in slices of 20 ms or one pass: 15 pairs or more
+ * on fast rows, 4 on the slowest, whose one pass over the corpus takes about 80 ms), so a
+ * burst that hits a few slices does not decide the round either; each contender's MB/s in a
+ * round is likewise the median of its slices. (By CPU time, a round compares the sums over
+ * its slices: see Tally.) The summary takes the median of the per-round ratios and reports
+ * the slowest round as well.
  *
  * The same rules for both: equal warm-up (interleaved the same way), the same slice length,
  * the same number of slices, the same statistic, and before each round (untimed) a full garbage collection when
@@ -72,10 +75,16 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** The throughput of each of one contender's slices in one round, by the clock and by CPU time. */
+/**
+ * One contender in one round: the throughput of each of its slices by the clock, and its
+ * passes and CPU time summed over them. The CPU time the kernel reports moves in steps of a
+ * few milliseconds, too coarse to compare slices of 20 ms one by one; summed over a round it
+ * is not, and it does not count waiting for a core, which is what the slices are for.
+ */
 interface Tally {
   wall: number[];
-  cpu: number[];
+  passes: number;
+  cpuMs: number;
 }
 
 /**
@@ -93,9 +102,9 @@ function slice(work: () => unknown, bytesPerRun: number, minMs: number, tally: T
     elapsed = performance.now() - start;
   } while (elapsed < minMs);
   const cpu = process.cpuUsage(startCpu);
-  const cpuMs = Math.max((cpu.user + cpu.system) / 1000, 0.001);
   tally.wall.push((bytesPerRun * passes) / elapsed / 1000);
-  tally.cpu.push((bytesPerRun * passes) / cpuMs / 1000);
+  tally.passes += passes;
+  tally.cpuMs += (cpu.user + cpu.system) / 1000;
   return elapsed;
 }
 
@@ -111,8 +120,8 @@ function round(
   sliceMs: number,
   theirsFirst: boolean,
 ): [Tally, Tally] {
-  const oursTally: Tally = { wall: [], cpu: [] };
-  const theirTally: Tally = { wall: [], cpu: [] };
+  const oursTally: Tally = { wall: [], passes: 0, cpuMs: 0 };
+  const theirTally: Tally = { wall: [], passes: 0, cpuMs: 0 };
   const [first, second] = theirsFirst ? [theirs, ours] : [ours, theirs];
   const [firstTally, secondTally] = theirsFirst ? [theirTally, oursTally] : [oursTally, theirTally];
   let firstMs = 0;
@@ -144,16 +153,20 @@ export function compare(
   // Slice i of one contender ran right next to slice i of the other (A B, then B A).
   const pairedRatio = (ours: number[], theirs: number[]) =>
     median(ours.map((value, i) => value / theirs[i]!));
-  // A round's throughput is the median of its slices: a burst of load from elsewhere that
-  // slows a few slices of either contender moves neither median.
-  const timing = (t: Tally): Timing => ({ wall: median(t.wall), cpu: median(t.cpu) });
+  // A round's throughput by the clock is the median of its slices: a burst of load from
+  // elsewhere that slows a few slices of either contender moves neither median. By CPU time,
+  // it is the round's bytes over the round's CPU time.
+  const timing = (t: Tally): Timing => ({
+    wall: median(t.wall),
+    cpu: (bytesPerRun * t.passes) / t.cpuMs / 1000,
+  });
   for (let r = 0; r < options.rounds; r++) {
     collectGarbage?.();
     const [o, t] = round(ours, theirs, bytesPerRun, options.minRunMs, sliceMs, r % 2 === 1);
     oursRounds.push(timing(o));
     theirRounds.push(timing(t));
     ratios.push(pairedRatio(o.wall, t.wall));
-    cpuRatios.push(pairedRatio(o.cpu, t.cpu));
+    cpuRatios.push(timing(o).cpu / timing(t).cpu);
   }
   const sample = (rounds: Timing[]): Sample => {
     const wall = rounds.map((t) => t.wall);

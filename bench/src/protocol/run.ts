@@ -24,13 +24,13 @@ import { allRows, measureRow, type RowResult, type RowSpec } from './rows.js';
 const USAGE = `usage: node bench/dist/protocol/run.js [options]
 
   --rounds N       interleaved rounds per row; medians and the slowest are reported (default 9)
-  --min-run-ms N   shortest time of one contender in a round, in ABBA slices (default 150)
+  --min-run-ms N   shortest time of one contender in a round, in ABBA slices (default 300)
   --slice-ms N     shortest slice of one contender (default 20)
   --only list      among a to f (the corpora) and encoder (default: all)`;
 
 const values = parseOptions(USAGE, {
   rounds: { type: 'string', default: '9' },
-  'min-run-ms': { type: 'string', default: '150' },
+  'min-run-ms': { type: 'string', default: '300' },
   'slice-ms': { type: 'string', default: '20' },
   only: { type: 'string' },
   row: { type: 'string' },
