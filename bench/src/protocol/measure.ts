@@ -16,10 +16,12 @@
  * the slowest round as well.
  *
  * The same rules for both: equal warm-up (interleaved the same way), the same slice length,
- * the same number of slices, the same statistic, and before each round (untimed) a full garbage collection when
- * the process runs with --expose-gc, so that no round starts with garbage the other
- * contender left in the old generation. Garbage made inside a round is collected inside it,
- * as it would be in an application.
+ * the same number of slices, the same statistic. No garbage collection is forced between
+ * rounds: a full collection frees the objects that optimized code of the callers holds weakly
+ * (a parser's closures), and V8 then throws that code away ("weak objects" in --trace-deopt)
+ * and compiles it again on a background thread, whose CPU time lands in the next round. With
+ * a collection before every round that happened to ours far more often than to the peer.
+ * Garbage made inside a round is collected inside it, as it would be in an application.
  *
  * Each slice is timed twice: by the clock, and by the CPU time the process used (all its
  * threads, so the garbage collector's helpers count too). On a machine shared with other
@@ -135,8 +137,6 @@ function round(
   return [oursTally, theirTally];
 }
 
-const collectGarbage = (globalThis as { gc?: () => void }).gc;
-
 export function compare(
   ours: () => unknown,
   theirs: () => unknown,
@@ -161,7 +161,6 @@ export function compare(
     cpu: (bytesPerRun * t.passes) / t.cpuMs / 1000,
   });
   for (let r = 0; r < options.rounds; r++) {
-    collectGarbage?.();
     const [o, t] = round(ours, theirs, bytesPerRun, options.minRunMs, sliceMs, r % 2 === 1);
     oursRounds.push(timing(o));
     theirRounds.push(timing(t));

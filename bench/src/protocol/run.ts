@@ -7,8 +7,7 @@
  *
  *   node bench/dist/protocol/run.js [--rounds N] [--min-run-ms N] [--only a,b,c,encoder]
  *
- * Each row runs in a child process of its own (see rows.ts), with --expose-gc so that every round
- * starts from a collected heap; inside it, both contenders run interleaved in short ABBA slices
+ * Each row runs in a child process of its own (see rows.ts); inside it, both contenders run interleaved in short ABBA slices
  * (see measure.ts), and the median and the slowest of the per-round ratios are reported.
  */
 import { execFileSync } from 'node:child_process';
@@ -100,7 +99,6 @@ function main(): void {
     const output = execFileSync(
       process.execPath,
       [
-        '--expose-gc',
         script,
         '--row',
         JSON.stringify(spec),
@@ -156,7 +154,7 @@ function writeResults(results: RowResult[], startLoad: number): void {
     '# @tidings/protocol benchmark',
     '',
     `\`node bench/dist/protocol/run.js\` — ${meta.date.slice(0, 10)}, node ${meta.node}, ${meta.cores} × ${meta.cpu}, load average ${startLoad.toFixed(1)} at start.`,
-    `Medians of ${meta.rounds} rounds (each gives both contenders at least ${meta.minRunMs} ms in ${meta.sliceMs} ms slices, in the order ABBA ABBA …, a full GC before each round); the ratio is the median of the per-round ratios, worst the slowest round's. MB/s and ratio are by the clock; the cpu columns are the same ratios by the CPU time the process used, which a busy machine's waits for a core do not inflate.`,
+    `Medians of ${meta.rounds} rounds (each gives both contenders at least ${meta.minRunMs} ms in ${meta.sliceMs} ms slices, in the order ABBA ABBA …); the ratio is the median of the per-round ratios, worst the slowest round's. MB/s and ratio are by the clock; the cpu columns are the same ratios by the CPU time the process used, which a busy machine's waits for a core do not inflate.`,
     '',
     '| row | peer | ours MB/s | peer MB/s | ratio | worst | cpu | cpu worst | target |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
