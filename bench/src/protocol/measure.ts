@@ -1,9 +1,10 @@
 /**
  * Interleaved timing for two contenders on a shared, noisy machine. A round gives each
  * contender the same share of the clock in short slices, in the order A B B A A B B A … (the
- * next round starts with the other contender: B A A B …). A burst of load from elsewhere, or the machine switching between a fast and a slow regime (this 2-core virtual
- * machine does, for seconds at a time: both contenders' throughput halves or doubles
- * together), then lands on both contenders alike instead of on whichever one was running:
+ * next round starts with the other contender: B A A B …). A burst of load from elsewhere,
+ * or the machine switching between a fast and a slow regime (this 2-core virtual machine
+ * does, for seconds at a time: both contenders' throughput halves or doubles together),
+ * then lands on both contenders alike instead of on whichever one was running:
  * with one long run per contender per round, a switch between the two runs made that
  * round's ratio wrong by the size of the switch. The ABBA order also cancels a steady drift
  * within a round. Each slice is paired with the other contender's slice next to it (A B and
