@@ -7,8 +7,8 @@
  *
  *   node bench/dist/protocol/run.js [--rounds N] [--min-run-ms N] [--only a,b,c,encoder]
  *
- * Each row runs in a child process of its own (see rows.ts); inside it, both contenders run
- * interleaved and the medians are reported.
+ * Each row runs in a child process of its own (see rows.ts); inside it, both contenders run interleaved in short ABBA slices
+ * (see measure.ts), and the median and the slowest of the per-round ratios are reported.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,13 +22,15 @@ import { allRows, measureRow, type RowResult, type RowSpec } from './rows.js';
 
 const USAGE = `usage: node bench/dist/protocol/run.js [options]
 
-  --rounds N       interleaved rounds per row; medians are reported (default 7)
-  --min-run-ms N   shortest timed run of one contender in a round (default 150)
+  --rounds N       interleaved rounds per row; medians and the slowest are reported (default 9)
+  --min-run-ms N   shortest time of one contender in a round, in ABBA slices (default 300)
+  --slice-ms N     shortest slice of one contender (default 20)
   --only list      among a to f (the corpora) and encoder (default: all)`;
 
 const values = parseOptions(USAGE, {
-  rounds: { type: 'string', default: '7' },
-  'min-run-ms': { type: 'string', default: '150' },
+  rounds: { type: 'string', default: '9' },
+  'min-run-ms': { type: 'string', default: '300' },
+  'slice-ms': { type: 'string', default: '20' },
   only: { type: 'string' },
   row: { type: 'string' },
 });
@@ -37,6 +39,7 @@ const options: MeasureOptions = {
   rounds: positiveInteger('rounds', values.rounds),
   minRunMs: positiveInteger('min-run-ms', values['min-run-ms']),
   warmupMs: 400,
+  sliceMs: positiveInteger('slice-ms', values['slice-ms']),
 };
 // Checked before any row runs: an unknown name would select no rows and overwrite the results
 // with an empty table.
@@ -82,7 +85,7 @@ function main(): void {
   const startLoad = loadavg()[0]!;
   console.log(
     `@tidings/protocol vs ${PEER_NAME} — node ${process.version}, ${cpus().length} cores, ` +
-      `${options.rounds} interleaved rounds per row, medians (load average ${startLoad.toFixed(1)})\n`,
+      `${options.rounds} rounds per row in ${options.sliceMs} ms ABBA slices, medians (load average ${startLoad.toFixed(1)})\n`,
   );
   const header = ['row', 'ours MB/s', 'peer MB/s', 'ratio', 'worst', 'cpu', 'cpu worst', 'target'];
   const widths = [64, 10, 10, 7, 7, 7, 9, 14];
@@ -103,6 +106,8 @@ function main(): void {
         String(options.rounds),
         '--min-run-ms',
         String(options.minRunMs),
+        '--slice-ms',
+        String(options.sliceMs),
       ],
       { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -140,7 +145,8 @@ function writeResults(results: RowResult[], startLoad: number): void {
     loadAverageAtStart: startLoad,
     rounds: options.rounds,
     minRunMs: options.minRunMs,
-    unit: 'MB/s = 10^6 bytes of UTF-8 input (output for the encoder) per second by the clock; medians of interleaved rounds; ratio = median of per-round ratios, worst = the least of them; cpu = the same by the CPU time of the process',
+    sliceMs: options.sliceMs,
+    unit: 'MB/s = 10^6 bytes of UTF-8 input (output for the encoder) per second by the clock; medians of rounds, each giving both contenders the same time in ABBA slices; ratio = median of per-round ratios, worst = the least of them; cpu = the same by the CPU time of the process',
   };
   const name = `protocol-node${process.versions.node.split('.')[0]}`;
   writeFileSync(`${dir}${name}.json`, `${JSON.stringify({ ...meta, results }, null, 2)}\n`);
@@ -148,7 +154,7 @@ function writeResults(results: RowResult[], startLoad: number): void {
     '# @tidings/protocol benchmark',
     '',
     `\`node bench/dist/protocol/run.js\` — ${meta.date.slice(0, 10)}, node ${meta.node}, ${meta.cores} × ${meta.cpu}, load average ${startLoad.toFixed(1)} at start.`,
-    `Medians of ${meta.rounds} interleaved rounds; the ratio is the median of the per-round ratios, worst the slowest round's. MB/s and ratio are by the clock; the cpu columns are the same ratios by the CPU time the process used, which a busy machine's waits for a core do not inflate.`,
+    `Medians of ${meta.rounds} rounds (each gives both contenders at least ${meta.minRunMs} ms in ${meta.sliceMs} ms slices, in the order ABBA ABBA …); the ratio is the median of the per-round ratios, worst the slowest round's. MB/s and ratio are by the clock; the cpu columns are the same ratios by the CPU time the process used, which a busy machine's waits for a core do not inflate.`,
     '',
     '| row | peer | ours MB/s | peer MB/s | ratio | worst | cpu | cpu worst | target |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',

@@ -331,6 +331,40 @@ export function createParser(
       pos = nextLineStart(text, end);
     }
 
+    if (cr === -1) {
+      // No CR in the rest of the chunk, as in most streams: every line ends at an LF. The
+      // same loop as below, without the CR bookkeeping.
+      while (pos < length) {
+        const first = text.charCodeAt(pos);
+        if (first === LF) {
+          dispatch();
+          pos++;
+          continue;
+        }
+        if (lf < pos) {
+          if (lf === -1) break;
+          lf = text.indexOf('\n', pos);
+          if (lf === -1) break;
+        }
+        if (
+          first === D &&
+          text.charCodeAt(pos + 1) === A &&
+          text.charCodeAt(pos + 2) === T &&
+          text.charCodeAt(pos + 3) === A &&
+          text.charCodeAt(pos + 4) === COLON &&
+          lf - pos <= maxLineLength &&
+          !discardEvent
+        ) {
+          appendData(text.slice(text.charCodeAt(pos + 5) === SPACE ? pos + 6 : pos + 5, lf));
+        } else {
+          line(text, pos, lf);
+        }
+        pos = lf + 1;
+      }
+      carry(text, pos);
+      return;
+    }
+
     while (pos < length) {
       // A blank line ends an event: found by looking, not by a search.
       const first = text.charCodeAt(pos);

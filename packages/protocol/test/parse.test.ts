@@ -61,6 +61,22 @@ describe('line endings', () => {
     expect(recording.events).toEqual([message('a\nb')]);
   });
 
+  test('an LF-only chunk after a CR-terminated one: its leading LF is swallowed, the rest parsed', () => {
+    const result = parseChunks(['data: a\r', '\ndata: b\n\ndata: c\n', '\n']);
+    expect(result.events).toEqual([message('a\nb'), message('c')]);
+  });
+
+  test('a one-line event and its blank line, however an LF-only stream is cut', () => {
+    const text = 'data: 1\n\ndata:2\n\nid: 7\ndata: 3\n\n: note\ndata: 4\ndata: 5\n\n';
+    const expected = [message('1'), message('2'), message('3', '7'), message('4\n5', '7')];
+    for (const chunking of stringChunkings(text, undefined, 2)) {
+      expect(parseChunks(chunking.chunks).events, chunking.name).toEqual(expected);
+    }
+    for (const chunking of byteChunkings(bytes(text), undefined, 2)) {
+      expect(parseChunks(chunking.chunks).events, chunking.name).toEqual(expected);
+    }
+  });
+
   test('CR, LF and CRLF mix freely in one stream', () => {
     const result = parseChunks(['data: 1\rdata: 2\ndata: 3\r\n\r', 'data: 4\n\r\ndata: 5\r\r']);
     expect(result.events).toEqual([message('1\n2\n3'), message('4'), message('5')]);
