@@ -85,16 +85,6 @@ export class FirstRequestReader {
     arrival.examine();
   }
 
-  /** Connections still reading their head, or being decided on. */
-  get arriving(): number {
-    return this.#arriving.size;
-  }
-
-  /** Open connections node:http never saw: streams the route answered, 408s still closing. */
-  get held(): number {
-    return this.#held.size;
-  }
-
   /** Shutdown: closes the connections that have sent nothing yet. */
   closeIdle(): void {
     for (const arrival of this.#arriving.values()) arrival.closeIfSilent();

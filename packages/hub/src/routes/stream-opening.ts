@@ -9,8 +9,6 @@ import type { FirstRequest } from '../http/first-request.js';
 export interface StreamOpening {
   /** True once the client has left: no stream is opened then. */
   readonly gone: boolean;
-  /** True once the head was sent: from then on a failure can only cut the stream. */
-  readonly opened: boolean;
   /** Sends the head, with `headers` beside the stream's own, and opens the stream. */
   open(headers: Record<string, string>): EventStream;
 }
@@ -31,10 +29,6 @@ export class ResponseOpening implements StreamOpening {
     // The socket, not the request: a QUERY request whose body was read is already done (and
     // destroyed) while its client still waits for the stream.
     return this.#request.socket.destroyed || this.#response.destroyed;
-  }
-
-  get opened(): boolean {
-    return this.#response.headersSent;
   }
 
   open(headers: Record<string, string>): EventStream {
@@ -64,6 +58,7 @@ export class ConnectionOpening implements StreamOpening {
     return this.#request.head.socket.destroyed;
   }
 
+  /** True once the head was sent: from then on a failure can only cut the stream. */
   get opened(): boolean {
     return this.#opened;
   }
